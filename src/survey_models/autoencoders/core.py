@@ -1,0 +1,100 @@
+"""The traditional autoencoder of the survey, equations (1)-(2):
+
+.. math::
+
+    h = \\sigma_e(W_1 x + b_1) \\qquad (1)
+
+    y = \\sigma_d(W_2 h + b_2) \\qquad (2)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._checks import check_choice, check_positive_int, check_tensor
+
+ACTIVATIONS = {
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "identity": nn.Identity,
+}
+
+
+def make_activation(name: str, argname: str = "activation") -> nn.Module:
+    """A fresh activation module from its name (``sigmoid``, ``tanh``, ``relu``, ``identity``)."""
+    check_choice(argname, name, tuple(ACTIVATIONS))
+    return ACTIVATIONS[name]()
+
+
+def structure_of(n_input: int, n_hidden: int) -> str:
+    """The survey's name for the hidden layer's form: 压缩结构, 稀疏结构 or 等维结构."""
+    check_positive_int("n_input", n_input)
+    check_positive_int("n_hidden", n_hidden)
+    if n_hidden < n_input:
+        return "压缩结构"
+    if n_hidden > n_input:
+        return "稀疏结构"
+    return "等维结构"
+
+
+class Autoencoder(nn.Module):
+    """A one-hidden-layer autoencoder ``x → h → y`` (survey equations (1)-(2)).
+
+    Args:
+        n_input: width of the input ``x`` and of the reconstruction ``y``.
+        n_hidden: width of the code ``h``; smaller than ``n_input`` gives the compressed
+            structure, larger the sparse (over-complete) one, equal the equal-dimension one.
+        encoder_activation: σ_e, one of ``sigmoid``, ``tanh``, ``relu``, ``identity``.
+        decoder_activation: σ_d, same choices; ``sigmoid`` suits inputs in [0, 1].
+
+    Shapes: ``x: (batch, n_input)`` → ``h: (batch, n_hidden)`` → ``y: (batch, n_input)``.
+    """
+
+    def __init__(self, n_input: int, n_hidden: int, encoder_activation: str = "sigmoid",
+                 decoder_activation: str = "sigmoid") -> None:
+        super().__init__()
+        self.n_input = check_positive_int("n_input", n_input)
+        self.n_hidden = check_positive_int("n_hidden", n_hidden)
+        self.encoder_linear = nn.Linear(n_input, n_hidden)   # W1, b1
+        self.encoder_activation = make_activation(encoder_activation, "encoder_activation")
+        self.decoder_linear = nn.Linear(n_hidden, n_input)   # W2, b2
+        self.decoder_activation = make_activation(decoder_activation, "decoder_activation")
+
+    @property
+    def structure(self) -> str:
+        """压缩结构, 稀疏结构 or 等维结构, from the layer widths."""
+        return structure_of(self.n_input, self.n_hidden)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Equation (1): ``h = σ_e(W1 x + b1)``; ``x: (batch, n_input)``."""
+        check_tensor("x", x, ndim=2, last_dim=self.n_input, floating=True)
+        return self.encoder_activation(self.encoder_linear(x))
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """Equation (2): ``y = σ_d(W2 h + b2)``; ``h: (batch, n_hidden)``."""
+        check_tensor("h", h, ndim=2, last_dim=self.n_hidden, floating=True)
+        return self.decoder_activation(self.decoder_linear(h))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction ``y`` of ``x``, both ``(batch, n_input)``."""
+        return self.decode(self.encode(x))
+
+    def extra_repr(self) -> str:
+        return f"n_input={self.n_input}, n_hidden={self.n_hidden}, structure={self.structure}"
+
+
+def reconstruction_loss(model: nn.Module, x: torch.Tensor,
+                        target: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared reconstruction error, summed over features and averaged over the batch.
+
+    ``target`` defaults to ``x`` (plain autoencoder); a denoising autoencoder passes the
+    clean input as ``target`` and a corrupted one as ``x``. Usable directly as the
+    ``loss_fn`` of :func:`survey_models.train.fit`.
+    """
+    y = model(x)
+    target = x if target is None else target
+    if target.shape != y.shape:
+        raise ValueError(f"target must have shape {tuple(y.shape)}, got {tuple(target.shape)}")
+    return ((y - target) ** 2).sum(dim=1).mean()

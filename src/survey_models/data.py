@@ -1,0 +1,95 @@
+"""Data that ships with a package or is generated: nothing is downloaded.
+
+* handwritten digits: scikit-learn's ``load_digits`` (1,797 images of 8×8 pixels, shipped
+  inside scikit-learn), scaled to [0, 1];
+* 2-D toy distributions for generative models (a ring of Gaussians, a swiss roll).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._checks import check_nonnegative_float, check_positive_int, check_probability
+
+DIGIT_SIDE = 8
+DIGIT_PIXELS = DIGIT_SIDE * DIGIT_SIDE
+
+
+@dataclass(frozen=True)
+class Split:
+    """A train/test split: ``x_*`` are (n, features) float32, ``y_*`` are (n,) int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits: images (1797, 64) float32 in [0, 1] and labels (1797,) int64."""
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    # Pixel values are integers 0..16 in the original data.
+    x = torch.from_numpy(bunch.data.astype(np.float32) / 16.0)
+    y = torch.from_numpy(bunch.target.astype(np.int64))
+    return x, y
+
+
+def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Split:
+    """A deterministic, class-stratified train/test split of the digits.
+
+    The same ``(test_fraction, seed)`` gives the same split on every machine: the
+    permutation comes from NumPy's PCG64 generator, not from global state.
+    """
+    test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
+    x, y = load_digits()
+    rng = np.random.default_rng(seed)
+    test_idx: list[np.ndarray] = []
+    train_idx: list[np.ndarray] = []
+    labels = y.numpy()
+    for c in range(10):
+        idx = np.flatnonzero(labels == c)
+        idx = rng.permutation(idx)
+        n_test = int(round(test_fraction * len(idx)))
+        test_idx.append(idx[:n_test])
+        train_idx.append(idx[n_test:])
+    tr = np.sort(np.concatenate(train_idx))
+    te = np.sort(np.concatenate(test_idx))
+    return Split(x[tr], y[tr], x[te], y[te])
+
+
+def mask_pixels(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None
+                ) -> torch.Tensor:
+    """Set a random ``fraction`` of each row's entries to zero (masking noise)."""
+    fraction = check_probability("fraction", fraction)
+    keep = torch.rand(x.shape, generator=generator) >= fraction
+    return x * keep
+
+
+def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05,
+                      seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Samples (n, 2) from ``modes`` equal Gaussians on a circle, and the (modes, 2) centres."""
+    n = check_positive_int("n", n)
+    modes = check_positive_int("modes", modes)
+    std = check_nonnegative_float("std", std)
+    g = torch.Generator().manual_seed(seed)
+    angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
+    centres = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    which = torch.randint(modes, (n,), generator=g)
+    x = centres[which] + std * torch.randn(n, 2, generator=g)
+    return x, centres
+
+
+def swiss_roll_2d(n: int, noise: float = 0.05, seed: int = 0) -> torch.Tensor:
+    """Samples (n, 2) from a 2-D swiss roll, scaled to roughly unit standard deviation."""
+    n = check_positive_int("n", n)
+    noise = check_nonnegative_float("noise", noise)
+    g = torch.Generator().manual_seed(seed)
+    t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=g))
+    x = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1) / 7.5
+    return x + noise * torch.randn(n, 2, generator=g)

@@ -1,0 +1,155 @@
+"""One small training loop shared by every model in the package.
+
+A model's module defines its loss as a function ``loss_fn(model, *batch) -> Tensor``
+(a scalar); :func:`fit` does the rest: seeded mini-batches, an optimiser, an optional
+validation loss, and a :class:`History` of what happened.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import (check_choice, check_nonnegative_float, check_positive_float,
+                      check_positive_int)
+
+LossFn = Callable[..., torch.Tensor]
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch; return a fresh generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class History:
+    """What :func:`fit` measured: the mean training loss of each epoch (or of each
+    ``log_every`` steps), the validation loss at the same points, and the wall time."""
+
+    steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def final_train_loss(self) -> float:
+        return self.train_loss[-1]
+
+
+def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor], name: str) -> tuple[torch.Tensor, ...]:
+    tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise TypeError(f"{name} must be a tensor or a sequence of tensors")
+    n = tensors[0].shape[0]
+    if any(t.shape[0] != n for t in tensors):
+        raise ValueError(f"{name}: all tensors must have the same first dimension, got "
+                         f"{[tuple(t.shape) for t in tensors]}")
+    return tensors
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.Tensor],
+             batch_size: int = 512) -> float:
+    """Mean of ``loss_fn`` over ``data`` in evaluation mode (weighted by batch size)."""
+    tensors = _as_tuple(data, "data")
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    n = tensors[0].shape[0]
+    for start in range(0, n, batch_size):
+        batch = tuple(t[start:start + batch_size] for t in tensors)
+        total += float(loss_fn(model, *batch)) * batch[0].shape[0]
+        count += batch[0].shape[0]
+    model.train(was_training)
+    return total / count
+
+
+def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.Tensor], *,
+        epochs: int | None = None, steps: int | None = None, batch_size: int = 64,
+        lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
+        val_data: torch.Tensor | Sequence[torch.Tensor] | None = None,
+        log_every: int | None = None, seed: int = 0, device: str | torch.device = "cpu",
+        grad_clip: float | None = None) -> History:
+    """Train ``model`` by minimising ``loss_fn(model, *batch)`` over mini-batches of ``data``.
+
+    Give exactly one of ``epochs`` (passes over shuffled data) or ``steps`` (mini-batches
+    drawn with replacement of order, useful for language models). ``optimizer`` is
+    ``"adam"``, ``"adamw"`` or ``"sgd"``. The loss is logged every epoch, or every
+    ``log_every`` steps when training by steps. Returns a :class:`History`.
+    """
+    if (epochs is None) == (steps is None):
+        raise ValueError("give exactly one of epochs or steps")
+    if epochs is not None:
+        check_positive_int("epochs", epochs)
+    if steps is not None:
+        check_positive_int("steps", steps)
+    check_positive_int("batch_size", batch_size)
+    check_positive_float("lr", lr)
+    check_nonnegative_float("weight_decay", weight_decay)
+    check_choice("optimizer", optimizer, ("adam", "adamw", "sgd"))
+    tensors = tuple(t.to(device) for t in _as_tuple(data, "data"))
+    val = None if val_data is None else tuple(t.to(device) for t in _as_tuple(val_data, "val_data"))
+    model.to(device)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    elif optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+
+    g = torch.Generator().manual_seed(seed)
+    n = tensors[0].shape[0]
+    history = History()
+    start_time = time.perf_counter()
+    model.train()
+
+    def step(idx: torch.Tensor) -> float:
+        batch = tuple(t[idx] for t in tensors)
+        loss = loss_fn(model, *batch)
+        if loss.dim() != 0:
+            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, grad_clip)
+        opt.step()
+        return loss.item()
+
+    def log(step_count: int, losses: list[float]) -> None:
+        history.steps.append(step_count)
+        history.train_loss.append(sum(losses) / len(losses))
+        if val is not None:
+            history.val_loss.append(evaluate(model, loss_fn, val))
+            model.train()
+
+    done = 0
+    if epochs is not None:
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=g)
+            losses = [step(perm[i:i + batch_size]) for i in range(0, n, batch_size)]
+            done += len(losses)
+            log(done, losses)
+    else:
+        assert steps is not None
+        every = log_every or max(1, steps // 10)
+        losses = []
+        for _ in range(steps):
+            losses.append(step(torch.randint(n, (min(batch_size, n),), generator=g)))
+            done += 1
+            if done % every == 0 or done == steps:
+                log(done, losses)
+                losses = []
+    history.seconds = time.perf_counter() - start_time
+    model.eval()
+    return history
