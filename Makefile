@@ -1,0 +1,22 @@
+# The two commands of the README:
+#   make docs   set up (if needed), then build the whole site, executing every example
+#   make test   set up (if needed), then run the whole test suite (includes a full docs
+#               build with warnings as errors, and browser tests of the built site)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup docs test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml tools/setup.sh
+	bash tools/setup.sh
+
+docs: setup
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf docs/_build docs/auto_examples docs/api/generated docs/sg_execution_times.rst

@@ -1,0 +1,42 @@
+"""Shared fixtures. The built site is made once per test session (a full build that runs
+every example, warnings as errors) and shared by every test that inspects HTML."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def build_site(outdir: Path, *extra: str, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess:
+    """Run sphinx-build on docs/ into ``outdir`` with warnings as errors."""
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
+           str(DOCS), str(outdir), *extra]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def built_site() -> Path:
+    """Path of the built HTML site.
+
+    ``SURVEY_SITE_DIR`` may name an already built site (to iterate on site tests quickly);
+    otherwise the whole site is built here, every example executed, and any warning fails.
+    """
+    given = os.environ.get("SURVEY_SITE_DIR")
+    if given:
+        path = Path(given)
+        assert (path / "index.html").exists(), f"SURVEY_SITE_DIR={given} has no index.html"
+        return path
+    out = DOCS / "_build" / "html"
+    result = build_site(out)
+    assert result.returncode == 0, (
+        "docs build failed or warned:\n" + result.stdout[-4000:] + result.stderr[-8000:])
+    return out
