@@ -111,6 +111,8 @@ def image_grid(images: torch.Tensor | np.ndarray, ncols: int = 10, ax=None, side
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     if title:
         ax.set_title(title)
     return ax
@@ -153,10 +155,10 @@ def draw_autoencoder_diagram(n_input: int, n_hidden: int, ax=None, max_drawn: in
             for y1 in positions[i + 1]:
                 ax.plot([i * 2.0, (i + 1) * 2.0], [y0, y1], color="gray", lw=0.5, zorder=1)
     low = -(max_drawn + 1) / 2 - 0.3
-    ax.text(1.0, low, "编码  $h=\\sigma_e(W_1x+b_1)$", ha="center", va="top", fontsize=9)
-    ax.text(3.0, low, "解码  $y=\\sigma_d(W_2h+b_2)$", ha="center", va="top", fontsize=9)
+    ax.text(2.0, low, "编码  $h=\\sigma_e(W_1x+b_1)$", ha="center", va="top", fontsize=9)
+    ax.text(2.0, low - 0.9, "解码  $y=\\sigma_d(W_2h+b_2)$", ha="center", va="top", fontsize=9)
     ax.set_xlim(-0.8, 4.8)
-    ax.set_ylim(low - 1.2, (max_drawn + 1) / 2 + 1.6)
+    ax.set_ylim(low - 2.0, (max_drawn + 1) / 2 + 1.6)
     ax.set_axis_off()
     if title:
         ax.set_title(title)
