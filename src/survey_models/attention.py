@@ -1,0 +1,448 @@
+"""Attention: the one implementation every model in the package uses (chapters 1 and 4).
+
+Equation numbers refer to chapter 1 of the survey (``docs/survey/01-attention.md``).
+Scaled dot-product attention (Vaswani et al. 2017), equation (5):
+
+.. math::
+
+    \\operatorname{Attention}(Q, K, V) = \\operatorname{softmax}\\!\\Big(
+        \\frac{Q K^\\top}{\\sqrt{d_k}} + M\\Big) V \\qquad (5)
+
+additive attention (Bahdanau et al. 2015), equation (4):
+
+.. math::
+
+    e_{ij} = v^\\top \\tanh(W s_i + U h_j), \\qquad
+    \\alpha_{ij} = \\operatorname{softmax}_j(e_{ij}) \\qquad (4)
+
+and multi-head attention, equation (6):
+
+.. math::
+
+    \\operatorname{MultiHead}(X_q, X_k, X_v) = \\operatorname{Concat}(
+        \\mathrm{head}_1, \\dots, \\mathrm{head}_h) W^O, \\quad
+    \\mathrm{head}_i = \\operatorname{Attention}(X_q W_i^Q, X_k W_i^K, X_v W_i^V)
+    \\qquad (6)
+
+**Mask convention** (the same as :func:`torch.nn.functional.scaled_dot_product_attention`):
+a boolean mask is ``True`` where a query *may* attend to a key and ``False`` where it may
+not; a floating-point mask is *added* to the scores (``-inf`` forbids). Note that
+:class:`torch.nn.MultiheadAttention` uses the opposite boolean convention (``True`` =
+forbidden). A query row whose keys are all forbidden has no defined output (NaN).
+
+:func:`scaled_dot_product_attention` is the teaching version, written as the equation,
+and returns the attention weights; :func:`fast_scaled_dot_product_attention` calls
+PyTorch's fused kernel and returns only the output. Both take the same arguments and the
+tests check that they agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_positive_int, check_probability, check_tensor
+
+__all__ = [
+    "causal_mask",
+    "scaled_dot_product_attention",
+    "fast_scaled_dot_product_attention",
+    "MultiHeadAttention",
+    "AdditiveAttention",
+    "key_value_recall",
+    "RecallModel",
+    "recall_loss",
+]
+
+
+def causal_mask(length: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """The causal (look-ahead) mask: a boolean ``(length, length)`` lower-triangular matrix.
+
+    Entry ``[i, j]`` is ``True`` when position ``i`` may attend to position ``j``, i.e.
+    when ``j <= i``: no position sees the future.
+    """
+    length = check_positive_int("length", length)
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+
+
+def _check_qkv(q: object, k: object, v: object) -> tuple[torch.Tensor, torch.Tensor,
+                                                             torch.Tensor]:
+    q = check_tensor("q", q, floating=True)
+    k = check_tensor("k", k, floating=True)
+    v = check_tensor("v", v, floating=True)
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.dim() < 2:
+            raise ValueError(f"{name} must have shape (..., length, dim), got {tuple(t.shape)}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError("q and k must have the same last dimension (the key size d_k), got "
+                         f"q {tuple(q.shape)} and k {tuple(k.shape)}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError("k and v must have the same number of positions (dim -2), got "
+                         f"k {tuple(k.shape)} and v {tuple(v.shape)}")
+    if not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
+        raise ValueError("q, k and v must have the same leading (batch, head) dimensions, got "
+                         f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise ValueError(f"q, k and v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    return q, k, v
+
+
+def _check_mask(mask: object, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor | None:
+    """Validate ``mask``: bool or q's float dtype, broadcastable to (..., Tq, Tk)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+    if mask.dtype != torch.bool and mask.dtype != q.dtype:
+        raise ValueError("mask must be a bool tensor (True = may attend) or a float tensor of "
+                         f"the same dtype as q ({q.dtype}) added to the scores, got dtype "
+                         f"{mask.dtype}")
+    scores_shape = (*q.shape[:-1], k.shape[-2])
+    try:
+        shape = torch.broadcast_shapes(mask.shape, scores_shape)
+    except RuntimeError:
+        shape = None
+    if shape != torch.Size(scores_shape):
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the "
+                         f"attention scores' shape {scores_shape} (..., Tq, Tk)")
+    return mask
+
+
+def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                 mask: torch.Tensor | None = None, dropout: float = 0.0,
+                                 generator: torch.Generator | None = None,
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Equation (5), written out: ``softmax(Q Kᵀ / √d_k + M) V``.
+
+    Args:
+        q: queries ``(..., Tq, d_k)``.
+        k: keys ``(..., Tk, d_k)``.
+        v: values ``(..., Tk, d_v)``.
+        mask: ``None``, a bool tensor (``True`` = may attend) or a float tensor added to
+            the scores, broadcastable to ``(..., Tq, Tk)``.
+        dropout: probability of zeroing an attention weight (training only; the kept
+            weights are scaled by ``1 / (1 - dropout)``).
+        generator: random generator for the dropout.
+
+    Returns:
+        ``(output, weights)``: ``output`` is ``(..., Tq, d_v)``; ``weights`` is
+        ``(..., Tq, Tk)``, each row a probability distribution over the keys (before
+        dropout).
+    """
+    q, k, v = _check_qkv(q, k, v)
+    mask = _check_mask(mask, q, k)
+    dropout = check_probability("dropout", dropout)
+    d_k = q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)           # Q Kᵀ / √d_k
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            scores = scores.masked_fill(~mask, float("-inf"))    # forbidden → -∞
+        else:
+            scores = scores + mask                               # + M
+    weights = torch.softmax(scores, dim=-1)                      # softmax over keys
+    attended = weights
+    if dropout > 0:
+        keep = torch.rand(weights.shape, generator=generator, device=weights.device) >= dropout
+        attended = weights * keep / (1.0 - dropout)
+    return attended @ v, weights                                 # (…) V
+
+
+def fast_scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                      mask: torch.Tensor | None = None,
+                                      dropout: float = 0.0, is_causal: bool = False
+                                      ) -> torch.Tensor:
+    """The same computation through :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+    Takes the arguments of :func:`scaled_dot_product_attention` (plus ``is_causal``, which
+    applies :func:`causal_mask` without building it) and returns only the output
+    ``(..., Tq, d_v)``: fused kernels never form the weight matrix.
+    """
+    q, k, v = _check_qkv(q, k, v)
+    mask = _check_mask(mask, q, k)
+    dropout = check_probability("dropout", dropout)
+    if is_causal and mask is not None:
+        raise ValueError("give either mask or is_causal=True, not both")
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
+                                          is_causal=bool(is_causal))
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention, equation (6), batch first.
+
+    Args:
+        d_model: width of the queries and of the output; must be divisible by ``n_head``.
+        n_head: number of heads ``h``; each head works in ``d_model / n_head`` dimensions.
+        dropout: dropout on the attention weights during training.
+        bias: whether the four projections have biases.
+        kdim, vdim: widths of the key and value inputs (default ``d_model``), for
+            cross-attention from a sequence of another width.
+        fast: compute with PyTorch's fused kernel (no weights returned) unless weights
+            are requested; ``False`` always uses the teaching version.
+
+    Shapes: ``query (B, Tq, d_model)``, ``key (B, Tk, kdim)``, ``value (B, Tk, vdim)`` →
+    output ``(B, Tq, d_model)``; weights ``(B, n_head, Tq, Tk)``. ``mask`` (bool, ``True``
+    = may attend, or float added to the scores) has shape ``(Tq, Tk)``, ``(B, Tq, Tk)`` or
+    ``(B, n_head, Tq, Tk)``.
+
+    The projections ``q_proj, k_proj, v_proj, out_proj`` hold the stacked per-head
+    matrices ``W^Q, W^K, W^V`` and ``W^O``; :meth:`load_from_torch` copies them from a
+    :class:`torch.nn.MultiheadAttention`.
+    """
+
+    def __init__(self, d_model: int, n_head: int, dropout: float = 0.0, bias: bool = True,
+                 kdim: int | None = None, vdim: int | None = None, fast: bool = True) -> None:
+        super().__init__()
+        self.d_model = check_positive_int("d_model", d_model)
+        self.n_head = check_positive_int("n_head", n_head)
+        if d_model % n_head != 0:
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
+        self.kdim = d_model if kdim is None else check_positive_int("kdim", kdim)
+        self.vdim = d_model if vdim is None else check_positive_int("vdim", vdim)
+        self.dropout = check_probability("dropout", dropout)
+        self.d_head = d_model // n_head
+        self.fast = bool(fast)
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)     # W^Q (all heads)
+        self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)   # W^K
+        self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)   # W^V
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)   # W^O
+
+    def extra_repr(self) -> str:
+        return (f"d_model={self.d_model}, n_head={self.n_head}, d_head={self.d_head}, "
+                f"dropout={self.dropout}, fast={self.fast}")
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        # (B, T, d_model) → (B, n_head, T, d_head)
+        b, t, _ = x.shape
+        return x.view(b, t, self.n_head, self.d_head).transpose(1, 2)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None,
+                value: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                need_weights: bool = False, is_causal: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend from ``query`` to ``key``/``value`` (self-attention when they are omitted).
+
+        ``is_causal=True`` applies :func:`causal_mask` (self-attention only, no ``mask``).
+        Returns ``(output, weights)``; ``weights`` is ``None`` unless ``need_weights`` or
+        the module was built with ``fast=False``.
+        """
+        check_tensor("query", query, ndim=3, last_dim=self.d_model, floating=True)
+        key = query if key is None else key
+        value = key if value is None else value
+        check_tensor("key", key, ndim=3, last_dim=self.kdim, floating=True)
+        check_tensor("value", value, ndim=3, last_dim=self.vdim, floating=True)
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError("query, key and value must share the batch size and key/value "
+                             f"the length, got query {tuple(query.shape)}, key "
+                             f"{tuple(key.shape)}, value {tuple(value.shape)}")
+        if is_causal:
+            if mask is not None:
+                raise ValueError("give either mask or is_causal=True, not both")
+            if key.shape[1] != query.shape[1]:
+                raise ValueError("is_causal=True needs as many keys as queries, got "
+                                 f"{query.shape[1]} queries and {key.shape[1]} keys")
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor):
+                raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+            if mask.dim() == 3:
+                mask = mask.unsqueeze(1)                          # (B, 1, Tq, Tk): all heads
+            elif mask.dim() not in (2, 4):
+                raise ValueError("mask must have shape (Tq, Tk), (B, Tq, Tk) or "
+                                 f"(B, n_head, Tq, Tk), got {tuple(mask.shape)}")
+        q = self._split(self.q_proj(query))                       # X_q W^Q, per head
+        k = self._split(self.k_proj(key))                         # X_k W^K
+        v = self._split(self.v_proj(value))                       # X_v W^V
+        p = self.dropout if self.training else 0.0
+        weights = None
+        if self.fast and not need_weights:
+            out = fast_scaled_dot_product_attention(q, k, v, mask=mask, dropout=p,
+                                                    is_causal=is_causal)
+        else:
+            if is_causal:
+                mask = causal_mask(query.shape[1], device=query.device)
+            out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout=p)
+        b, _, tq, _ = out.shape
+        out = out.transpose(1, 2).reshape(b, tq, self.d_model)    # Concat(head_1..head_h)
+        return self.out_proj(out), weights                        # … W^O
+
+    @torch.no_grad()
+    def load_from_torch(self, other: nn.MultiheadAttention) -> MultiHeadAttention:
+        """Copy the weights of a :class:`torch.nn.MultiheadAttention` with the same sizes."""
+        if not isinstance(other, nn.MultiheadAttention):
+            raise TypeError(f"other must be a torch.nn.MultiheadAttention, got "
+                            f"{type(other).__name__}")
+        if other.embed_dim != self.d_model or other.num_heads != self.n_head:
+            raise ValueError(f"other has embed_dim={other.embed_dim}, num_heads="
+                             f"{other.num_heads}; expected {self.d_model}, {self.n_head}")
+        d = self.d_model
+        if other.in_proj_weight is not None:
+            wq, wk, wv = other.in_proj_weight.split(d, dim=0)
+        else:
+            wq, wk, wv = other.q_proj_weight, other.k_proj_weight, other.v_proj_weight
+        for lin, w in ((self.q_proj, wq), (self.k_proj, wk), (self.v_proj, wv)):
+            if lin.weight.shape != w.shape:
+                raise ValueError(f"weight shapes differ: ours {tuple(lin.weight.shape)}, "
+                                 f"other {tuple(w.shape)}")
+            lin.weight.copy_(w)
+        if other.in_proj_bias is not None:
+            if self.q_proj.bias is None:
+                raise ValueError("other has biases but this module was built with bias=False")
+            for lin, bvec in zip((self.q_proj, self.k_proj, self.v_proj),
+                                 other.in_proj_bias.split(d, dim=0)):
+                lin.bias.copy_(bvec)
+        self.out_proj.weight.copy_(other.out_proj.weight)
+        if other.out_proj.bias is not None and self.out_proj.bias is not None:
+            self.out_proj.bias.copy_(other.out_proj.bias)
+        return self
+
+
+class AdditiveAttention(nn.Module):
+    """Additive (Bahdanau) attention, equation (4): ``e_ij = vᵀ tanh(W s_i + U h_j)``.
+
+    Args:
+        query_dim: width of a query ``s_i`` (in the original, the decoder state).
+        key_dim: width of a key ``h_j`` (the encoder annotations).
+        hidden_dim: width of the hidden layer inside the score.
+
+    Shapes: ``query (B, Tq, query_dim)`` or ``(B, query_dim)`` (one query per example),
+    ``keys (B, Tk, key_dim)``, ``values (B, Tk, d_v)`` (default: the keys), ``mask``
+    bool ``(B, Tk)`` or ``(B, Tq, Tk)`` with ``True`` = may attend. Returns ``(context,
+    weights)``: ``context (B, Tq, d_v)`` and ``weights (B, Tq, Tk)`` (the query's
+    ``Tq`` axis dropped when a single query per example was given).
+    """
+
+    def __init__(self, query_dim: int, key_dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.query_dim = check_positive_int("query_dim", query_dim)
+        self.key_dim = check_positive_int("key_dim", key_dim)
+        self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
+        self.W = nn.Linear(query_dim, hidden_dim, bias=False)   # W s_i
+        self.U = nn.Linear(key_dim, hidden_dim, bias=True)      # U h_j (+ bias)
+        self.v = nn.Linear(hidden_dim, 1, bias=False)           # vᵀ
+
+    def extra_repr(self) -> str:
+        return f"query_dim={self.query_dim}, key_dim={self.key_dim}, hidden_dim={self.hidden_dim}"
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor,
+                values: torch.Tensor | None = None, mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        check_tensor("query", query, last_dim=self.query_dim, floating=True)
+        single = query.dim() == 2
+        if single:
+            query = query.unsqueeze(1)
+        check_tensor("query", query, ndim=3)
+        check_tensor("keys", keys, ndim=3, last_dim=self.key_dim, floating=True)
+        values = keys if values is None else check_tensor("values", values, ndim=3,
+                                                           floating=True)
+        if keys.shape[0] != query.shape[0] or values.shape[:2] != keys.shape[:2]:
+            raise ValueError("query, keys and values must share the batch size and keys/values "
+                             f"the length, got query {tuple(query.shape)}, keys "
+                             f"{tuple(keys.shape)}, values {tuple(values.shape)}")
+        # (B, Tq, 1, H) + (B, 1, Tk, H) → tanh → vᵀ → scores (B, Tq, Tk)
+        scores = self.v(torch.tanh(self.W(query).unsqueeze(2) + self.U(keys).unsqueeze(1)))
+        scores = scores.squeeze(-1)
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+                raise ValueError("mask must be a bool tensor (True = may attend), got "
+                                 f"{getattr(mask, 'dtype', type(mask).__name__)}")
+            if mask.dim() == 2:
+                mask = mask.unsqueeze(1)
+            if mask.dim() != 3 or mask.shape[0] != scores.shape[0] or mask.shape[-1] != scores.shape[-1]:
+                raise ValueError(f"mask must have shape (B, Tk) or (B, Tq, Tk) = "
+                                 f"{tuple(scores.shape)}, got {tuple(mask.shape)}")
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)                 # α_ij
+        context = weights @ values                              # c_i = Σ_j α_ij h_j
+        if single:
+            return context.squeeze(1), weights.squeeze(1)
+        return context, weights
+
+
+# --- a small task where the answer depends on one distant token ----------------------------
+
+def key_value_recall(n: int, n_pairs: int = 16, n_keys: int = 32, n_values: int = 10,
+                     generator: torch.Generator | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Associative recall: ``n_pairs`` (key, value) pairs, then a query key; answer its value.
+
+    Keys within a sequence are distinct (drawn without replacement from ``n_keys``);
+    values are uniform on ``n_values``. Returns ``keys (n, n_pairs)``, ``values (n,
+    n_pairs)``, ``query (n,)``, ``target (n,)`` and ``where (n,)``, the index of the pair
+    holding the answer (so the distance from the query is ``n_pairs - where``).
+    """
+    n = check_positive_int("n", n)
+    n_pairs = check_positive_int("n_pairs", n_pairs)
+    n_keys = check_positive_int("n_keys", n_keys)
+    n_values = check_positive_int("n_values", n_values)
+    if n_keys < n_pairs:
+        raise ValueError(f"n_keys ({n_keys}) must be at least n_pairs ({n_pairs}) for "
+                         "distinct keys")
+    keys = torch.rand(n, n_keys, generator=generator).argsort(dim=1)[:, :n_pairs]
+    values = torch.randint(n_values, (n, n_pairs), generator=generator)
+    where = torch.randint(n_pairs, (n,), generator=generator)
+    rows = torch.arange(n)
+    return keys, values, keys[rows, where], values[rows, where], where
+
+
+class RecallModel(nn.Module):
+    """One attention step from a query key to a sequence of (key, value) pair tokens.
+
+    Each pair is embedded as ``E_k[key] + E_v[value]`` (no positions: the order carries no
+    information in this task), the query as ``E_q[query]``; one attention layer reads a
+    weighted average of the pairs and a small MLP decodes the value.
+
+    Args:
+        n_keys, n_values: vocabulary sizes.
+        d_model: embedding width.
+        kind: ``"dot"`` (:class:`MultiHeadAttention` with one head), ``"additive"``
+            (:class:`AdditiveAttention`) or ``"uniform"`` (a fixed average over all
+            pairs: input-independent weights, the baseline).
+
+    ``forward(keys (B, P), values (B, P), query (B,)) -> (logits (B, n_values), weights
+    (B, P))``.
+    """
+
+    def __init__(self, n_keys: int, n_values: int, d_model: int = 32, kind: str = "dot") -> None:
+        super().__init__()
+        self.n_keys = check_positive_int("n_keys", n_keys)
+        self.n_values = check_positive_int("n_values", n_values)
+        self.d_model = check_positive_int("d_model", d_model)
+        if kind not in ("dot", "additive", "uniform"):
+            raise ValueError(f"kind must be one of ('dot', 'additive', 'uniform'), got {kind!r}")
+        self.kind = kind
+        self.key_embedding = nn.Embedding(n_keys, d_model)
+        self.value_embedding = nn.Embedding(n_values, d_model)
+        self.query_embedding = nn.Embedding(n_keys, d_model)
+        if kind == "dot":
+            self.attention: nn.Module | None = MultiHeadAttention(d_model, 1, fast=False)
+        elif kind == "additive":
+            self.attention = AdditiveAttention(d_model, d_model, d_model)
+        else:
+            self.attention = None
+        self.readout = nn.Sequential(nn.Linear(d_model, 2 * d_model), nn.ReLU(),
+                                     nn.Linear(2 * d_model, n_values))
+
+    def forward(self, keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        if keys.shape != values.shape or keys.dim() != 2 or query.shape != keys.shape[:1]:
+            raise ValueError("keys and values must be (B, P) and query (B,), got "
+                             f"{tuple(keys.shape)}, {tuple(values.shape)}, {tuple(query.shape)}")
+        pairs = self.key_embedding(keys) + self.value_embedding(values)      # (B, P, d)
+        q = self.query_embedding(query).unsqueeze(1)                           # (B, 1, d)
+        if self.kind == "dot":
+            context, w = self.attention(q, pairs, pairs, need_weights=True)
+            context, w = context[:, 0], w[:, 0, 0]
+        elif self.kind == "additive":
+            context, w = self.attention(q[:, 0], pairs)
+        else:
+            w = torch.full(keys.shape, 1.0 / keys.shape[1])
+            context = pairs.mean(dim=1)
+        return self.readout(context), w
+
+
+def recall_loss(model: RecallModel, keys: torch.Tensor, values: torch.Tensor,
+                query: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the recalled value (a ``loss_fn`` for :func:`survey_models.train.fit`)."""
+    return F.cross_entropy(model(keys, values, query)[0], target)

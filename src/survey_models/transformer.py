@@ -1,0 +1,308 @@
+"""The Transformer (Vaswani et al. 2017) and a tiny GPT (Radford et al. 2018, 2019).
+
+A block, equations (1)-(2) of chapter 4 (``docs/survey/04-transformer.md``), in the
+pre-norm form GPT-2 uses:
+
+.. math::
+
+    X' = X + \\operatorname{MultiHead}(\\operatorname{LN}(X)) \\qquad (1)
+
+    Y = X' + \\operatorname{MLP}(\\operatorname{LN}(X')) \\qquad (2)
+
+or, post-norm as in the original Transformer, ``X' = LN(X + MultiHead(X))`` and
+``Y = LN(X' + MLP(X'))``. The sinusoidal positional encoding is equation (3):
+
+.. math::
+
+    PE_{(p, 2i)} = \\sin(p / 10000^{2i/d}), \\qquad
+    PE_{(p, 2i+1)} = \\cos(p / 10000^{2i/d}) \\qquad (3)
+
+:class:`GPT` is a decoder-only Transformer: token embedding + positions, ``n_layer``
+causal blocks, a final layer norm and a linear head giving next-token logits. Train it
+with :func:`lm_loss` through :func:`survey_models.train.fit`::
+
+    from survey_models.transformer import GPT, lm_loss
+    model = GPT(vocab_size=65, block_size=64)
+    fit(model, lm_loss, (x, y), steps=400, batch_size=32, lr=3e-3)
+
+Targets equal to ``-100`` are ignored by :func:`lm_loss`, so a task can train on the
+answer tokens only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_choice, check_positive_float, check_positive_int, check_probability
+from .attention import MultiHeadAttention, causal_mask
+
+__all__ = [
+    "sinusoidal_positional_encoding",
+    "TransformerBlock",
+    "GPT",
+    "lm_loss",
+    "IGNORE_INDEX",
+]
+
+IGNORE_INDEX = -100
+"""Target value that :func:`lm_loss` skips (the same default as :func:`torch.nn.functional.cross_entropy`)."""
+
+POSITIONAL = ("learned", "sinusoidal", "none")
+
+
+def sinusoidal_positional_encoding(length: int, d_model: int) -> torch.Tensor:
+    """Equation (3) of chapter 4: a ``(length, d_model)`` float32 matrix of sines and cosines.
+
+    Column ``2i`` holds ``sin(p / 10000^{2i/d_model})`` and column ``2i+1`` the cosine of
+    the same angle; wavelengths grow geometrically from ``2π`` to ``10000·2π``.
+    """
+    length = check_positive_int("length", length)
+    d_model = check_positive_int("d_model", d_model)
+    position = torch.arange(length, dtype=torch.float64).unsqueeze(1)        # p
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)                 # 2i
+    angle = position / torch.pow(10000.0, two_i / d_model)                   # p / 10000^{2i/d}
+    pe = torch.zeros(length, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle[:, : d_model // 2])
+    return pe.float()
+
+
+class TransformerBlock(nn.Module):
+    """One Transformer block: multi-head self-attention and an MLP, each with a residual.
+
+    Args:
+        d_model: width of the residual stream.
+        n_head: attention heads (``d_model`` must be divisible by it).
+        d_ff: hidden width of the MLP (default ``4 * d_model``).
+        dropout: dropout on attention weights and on each residual branch.
+        norm_first: ``True`` for pre-norm (GPT-2, equations (1)-(2)), ``False`` for the
+            post-norm of the original Transformer.
+        activation: ``"gelu"`` (GPT) or ``"relu"`` (original Transformer).
+        fast: use the fused attention kernel when weights are not requested.
+
+    Shapes: ``x (B, T, d_model)`` → ``(B, T, d_model)``. The submodules are named like
+    :class:`torch.nn.TransformerEncoderLayer`'s (``self_attn``, ``linear1``, ``linear2``,
+    ``norm1``, ``norm2``), and :meth:`load_from_torch` copies one.
+    """
+
+    def __init__(self, d_model: int, n_head: int, d_ff: int | None = None,
+                 dropout: float = 0.0, norm_first: bool = True, activation: str = "gelu",
+                 fast: bool = True) -> None:
+        super().__init__()
+        self.d_model = check_positive_int("d_model", d_model)
+        self.d_ff = 4 * d_model if d_ff is None else check_positive_int("d_ff", d_ff)
+        self.dropout_p = check_probability("dropout", dropout)
+        self.norm_first = bool(norm_first)
+        self.activation = check_choice("activation", activation, ("gelu", "relu"))
+        self.self_attn = MultiHeadAttention(d_model, n_head, dropout=dropout, fast=fast)
+        self.linear1 = nn.Linear(d_model, self.d_ff)
+        self.linear2 = nn.Linear(self.d_ff, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.dropout_ff = nn.Dropout(dropout)
+
+    def extra_repr(self) -> str:
+        return f"norm_first={self.norm_first}, activation={self.activation!r}, d_ff={self.d_ff}"
+
+    def _attention(self, x: torch.Tensor, mask: torch.Tensor | None, is_causal: bool,
+                   need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out, weights = self.self_attn(x, mask=mask, is_causal=is_causal,
+                                      need_weights=need_weights)
+        return self.dropout1(out), weights
+
+    def _mlp(self, x: torch.Tensor) -> torch.Tensor:
+        act = F.gelu if self.activation == "gelu" else F.relu
+        return self.dropout2(self.linear2(self.dropout_ff(act(self.linear1(x)))))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                is_causal: bool = False, need_weights: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """Apply the block. ``mask``/``is_causal`` as in :class:`MultiHeadAttention`.
+
+        Returns the output, or ``(output, attention weights (B, n_head, T, T))`` when
+        ``need_weights``.
+        """
+        if self.norm_first:
+            a, weights = self._attention(self.norm1(x), mask, is_causal, need_weights)
+            x = x + a                                   # (1)
+            x = x + self._mlp(self.norm2(x))            # (2)
+        else:
+            a, weights = self._attention(x, mask, is_causal, need_weights)
+            x = self.norm1(x + a)
+            x = self.norm2(x + self._mlp(x))
+        return (x, weights) if need_weights else x
+
+    @torch.no_grad()
+    def load_from_torch(self, other: nn.TransformerEncoderLayer) -> TransformerBlock:
+        """Copy the weights of a :class:`torch.nn.TransformerEncoderLayer` of the same sizes."""
+        if not isinstance(other, nn.TransformerEncoderLayer):
+            raise TypeError("other must be a torch.nn.TransformerEncoderLayer, got "
+                            f"{type(other).__name__}")
+        self.self_attn.load_from_torch(other.self_attn)
+        for name in ("linear1", "linear2", "norm1", "norm2"):
+            getattr(self, name).load_state_dict(getattr(other, name).state_dict())
+        return self
+
+
+class GPT(nn.Module):
+    """A tiny decoder-only Transformer language model (GPT; Radford et al. 2018, 2019).
+
+    Args:
+        vocab_size: number of token ids; inputs are integers in ``[0, vocab_size)``.
+        block_size: the longest context the model sees (length of the position table).
+        n_layer: number of causal :class:`TransformerBlock` s (pre-norm, GELU).
+        n_head: attention heads per block.
+        d_model: width of the residual stream (divisible by ``n_head``).
+        dropout: dropout on embeddings, attention weights and residual branches.
+        positional: ``"learned"`` (a trained table, as in GPT), ``"sinusoidal"``
+            (equation (3), fixed) or ``"none"``.
+
+    Shapes: ``idx (B, T)`` int64 with ``T <= block_size`` → logits ``(B, T, vocab_size)``;
+    ``logits[:, t]`` scores the token at position ``t + 1`` given tokens ``0..t``.
+    """
+
+    def __init__(self, vocab_size: int, block_size: int, n_layer: int = 2, n_head: int = 4,
+                 d_model: int = 128, dropout: float = 0.0, positional: str = "learned") -> None:
+        super().__init__()
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.block_size = check_positive_int("block_size", block_size)
+        self.n_layer = check_positive_int("n_layer", n_layer)
+        self.n_head = check_positive_int("n_head", n_head)
+        self.d_model = check_positive_int("d_model", d_model)
+        if d_model % n_head != 0:
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
+        check_probability("dropout", dropout)
+        self.positional = check_choice("positional", positional, POSITIONAL)
+        self.token_embedding = nn.Embedding(vocab_size, d_model)
+        if positional == "learned":
+            self.position_embedding: nn.Embedding | None = nn.Embedding(block_size, d_model)
+        else:
+            self.position_embedding = None
+        if positional == "sinusoidal":
+            self.register_buffer("sinusoidal", sinusoidal_positional_encoding(block_size, d_model),
+                                 persistent=False)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(d_model, n_head, dropout=dropout, norm_first=True,
+                             activation="gelu") for _ in range(n_layer))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size, bias=False)
+        self.apply(self._init_weights)
+        # GPT-2's scaled initialisation of the projections that write into the residual
+        # stream: std 0.02 / sqrt(2 * n_layer).
+        for block in self.blocks:
+            for lin in (block.self_attn.out_proj, block.linear2):
+                nn.init.normal_(lin.weight, std=0.02 / math.sqrt(2 * n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def extra_repr(self) -> str:
+        return (f"vocab_size={self.vocab_size}, block_size={self.block_size}, "
+                f"positional={self.positional!r}")
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def _check_idx(self, idx: object) -> torch.Tensor:
+        if not isinstance(idx, torch.Tensor):
+            raise TypeError(f"idx must be a torch.Tensor, got {type(idx).__name__}")
+        if idx.dtype != torch.long:
+            raise TypeError(f"idx must be an int64 (long) tensor of token ids, got {idx.dtype}")
+        if idx.dim() != 2:
+            raise ValueError(f"idx must have shape (batch, length), got {tuple(idx.shape)}")
+        if idx.shape[1] == 0 or idx.shape[1] > self.block_size:
+            raise ValueError(f"idx length must be in 1..block_size={self.block_size}, got "
+                             f"{idx.shape[1]}")
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.vocab_size):
+            raise ValueError(f"idx values must lie in [0, vocab_size={self.vocab_size}), got "
+                             f"range [{int(idx.min())}, {int(idx.max())}]")
+        return idx
+
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """Token embeddings plus positions: ``(B, T)`` → ``(B, T, d_model)``."""
+        t = idx.shape[1]
+        x = self.token_embedding(idx)
+        if self.position_embedding is not None:
+            x = x + self.position_embedding(torch.arange(t, device=idx.device))
+        elif self.positional == "sinusoidal":
+            x = x + self.sinusoidal[:t]
+        return self.drop(x)
+
+    def forward(self, idx: torch.Tensor, return_attention: bool = False
+                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Next-token logits ``(B, T, vocab_size)``.
+
+        With ``return_attention`` also a list (one per layer) of causal attention weights
+        ``(B, n_head, T, T)``, computed by the teaching attention.
+        """
+        self._check_idx(idx)
+        x = self.embed(idx)
+        maps: list[torch.Tensor] = []
+        for block in self.blocks:
+            if return_attention:
+                x, w = block(x, is_causal=True, need_weights=True)
+                maps.append(w)
+            else:
+                x = block(x, is_causal=True)
+        logits = self.head(self.norm(x))
+        return (logits, maps) if return_attention else logits
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 greedy: bool = False, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+        """Extend ``idx (B, T)`` by ``max_new_tokens`` tokens, one at a time.
+
+        Each step feeds the last ``block_size`` tokens, takes the logits at the last
+        position, and picks the argmax (``greedy``) or samples from
+        ``softmax(logits / temperature)`` with ``generator``. Returns ``(B, T +
+        max_new_tokens)``. The model is left in the training mode it had.
+        """
+        self._check_idx(idx)
+        max_new_tokens = check_positive_int("max_new_tokens", max_new_tokens)
+        temperature = check_positive_float("temperature", temperature)
+        was_training = self.training
+        self.eval()
+        for _ in range(max_new_tokens):
+            context = idx[:, -self.block_size:]
+            logits = self(context)[:, -1, :]
+            if greedy:
+                nxt = logits.argmax(dim=-1, keepdim=True)
+            else:
+                probs = torch.softmax(logits / temperature, dim=-1)
+                nxt = torch.multinomial(probs, 1, generator=generator)
+            idx = torch.cat([idx, nxt], dim=1)
+        self.train(was_training)
+        return idx
+
+
+def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean next-token cross-entropy in nats per token: ``-mean log p(y_t | x_{≤t})``.
+
+    ``x (B, T)`` are inputs, ``y (B, T)`` the targets (usually ``x`` shifted by one);
+    positions where ``y == -100`` (:data:`IGNORE_INDEX`) are left out of the mean. Usable
+    as the ``loss_fn`` of :func:`survey_models.train.fit`.
+    """
+    if not isinstance(y, torch.Tensor) or not isinstance(x, torch.Tensor):
+        raise TypeError("x and y must be torch.Tensors")
+    if y.shape != x.shape:
+        raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
+    if y.dtype != torch.long:
+        raise TypeError(f"y must be an int64 (long) tensor of target ids, got {y.dtype}")
+    if not bool((y != IGNORE_INDEX).any()):
+        raise ValueError("every target in y is the ignore index -100; nothing to score")
+    logits = model(x)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                           ignore_index=IGNORE_INDEX)
