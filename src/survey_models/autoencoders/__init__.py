@@ -3,8 +3,44 @@
 * :class:`Autoencoder` — the traditional fully connected autoencoder of equations (1)-(2);
   its hidden width alone decides whether it is a compressed (压缩结构), sparse/over-complete
   (稀疏结构) or equal-dimension (等维结构) autoencoder.
+* The regularised variants are the *same* :class:`Autoencoder` trained with a different
+  loss function for :func:`survey_models.train.fit`:
+  :class:`~survey_models.autoencoders.sparse.SparseLoss` (KL sparsity),
+  :class:`~survey_models.autoencoders.denoising.DenoisingLoss` (corrupted input) and
+  :class:`~survey_models.autoencoders.contractive.ContractiveLoss` (Jacobian penalty).
+* :mod:`~survey_models.autoencoders.linear` compares a linear autoencoder with PCA;
+  :mod:`~survey_models.autoencoders.stacked` does greedy layer-wise pre-training;
+  :mod:`~survey_models.autoencoders.convolutional` shares filters across the image;
+  :mod:`~survey_models.autoencoders.variational` is the generative VAE;
+  :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error.
+
+Every name is importable from this package; the pages below document each submodule.
 """
 
-from .core import Autoencoder, reconstruction_loss, structure_of
+from .anomaly import anomaly_scores, roc_auc
+from .contractive import ContractiveLoss, contractive_penalty, jacobian_norm_sq
+from .convolutional import ConvAutoencoder, count_parameters
+from .core import (Autoencoder, activation_derivative, make_activation, reconstruction_errors,
+                   reconstruction_loss, structure_of)
+from .denoising import DenoisingLoss, corrupt
+from .linear import (decoder_subspace, linear_autoencoder, pca_reconstruction_error,
+                     pca_subspace, principal_angles)
+from .sparse import SparseLoss, kl_sparsity, mean_activation
+from .stacked import StackedEncoder, accuracy, classification_loss, pretrain_stack
+from .variational import (VariationalAutoencoder, elbo, gaussian_kl, importance_weighted_bound,
+                          reparameterize, vae_loss)
 
-__all__ = ["Autoencoder", "reconstruction_loss", "structure_of"]
+__all__ = [
+    "Autoencoder", "reconstruction_loss", "reconstruction_errors", "structure_of",
+    "make_activation", "activation_derivative",
+    "linear_autoencoder", "pca_subspace", "decoder_subspace", "principal_angles",
+    "pca_reconstruction_error",
+    "StackedEncoder", "pretrain_stack", "classification_loss", "accuracy",
+    "SparseLoss", "kl_sparsity", "mean_activation",
+    "DenoisingLoss", "corrupt",
+    "ContractiveLoss", "contractive_penalty", "jacobian_norm_sq",
+    "ConvAutoencoder", "count_parameters",
+    "VariationalAutoencoder", "gaussian_kl", "reparameterize", "elbo", "vae_loss",
+    "importance_weighted_bound",
+    "anomaly_scores", "roc_auc",
+]

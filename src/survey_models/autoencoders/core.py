@@ -85,6 +85,37 @@ class Autoencoder(nn.Module):
         return f"n_input={self.n_input}, n_hidden={self.n_hidden}, structure={self.structure}"
 
 
+def activation_derivative(activation: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """``σ'(a)`` written through the activation's own output ``h = σ(a)``.
+
+    sigmoid: ``h(1-h)``; tanh: ``1-h²``; relu: ``1[h>0]``; identity: ``1``. Used by the
+    contractive penalty, whose Jacobian is ``diag(σ'(a)) W1``.
+    """
+    if isinstance(activation, nn.Sigmoid):
+        return h * (1 - h)
+    if isinstance(activation, nn.Tanh):
+        return 1 - h ** 2
+    if isinstance(activation, nn.ReLU):
+        return (h > 0).to(h.dtype)
+    if isinstance(activation, nn.Identity):
+        return torch.ones_like(h)
+    raise TypeError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+
+
+def reconstruction_errors(model: nn.Module, x: torch.Tensor,
+                          target: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-example squared error ``‖y - target‖²``, shape ``(batch,)``.
+
+    ``target`` defaults to ``x``. The mean of this is :func:`reconstruction_loss`; the
+    per-example values are the anomaly scores of :mod:`survey_models.autoencoders.anomaly`.
+    """
+    y = model(x)
+    target = x if target is None else target
+    if target.shape != y.shape:
+        raise ValueError(f"target must have shape {tuple(y.shape)}, got {tuple(target.shape)}")
+    return ((y - target) ** 2).sum(dim=1)
+
+
 def reconstruction_loss(model: nn.Module, x: torch.Tensor,
                         target: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared reconstruction error, summed over features and averaged over the batch.
@@ -93,8 +124,4 @@ def reconstruction_loss(model: nn.Module, x: torch.Tensor,
     clean input as ``target`` and a corrupted one as ``x``. Usable directly as the
     ``loss_fn`` of :func:`survey_models.train.fit`.
     """
-    y = model(x)
-    target = x if target is None else target
-    if target.shape != y.shape:
-        raise ValueError(f"target must have shape {tuple(y.shape)}, got {tuple(target.shape)}")
-    return ((y - target) ** 2).sum(dim=1).mean()
+    return reconstruction_errors(model, x, target).mean()   # equation (3)
