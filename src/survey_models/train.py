@@ -78,13 +78,16 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
         lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
         val_data: torch.Tensor | Sequence[torch.Tensor] | None = None,
         log_every: int | None = None, seed: int = 0, device: str | torch.device = "cpu",
-        grad_clip: float | None = None) -> History:
+        grad_clip: float | None = None,
+        callback: Callable[[int, nn.Module], None] | None = None) -> History:
     """Train ``model`` by minimising ``loss_fn(model, *batch)`` over mini-batches of ``data``.
 
     Give exactly one of ``epochs`` (passes over shuffled data) or ``steps`` (mini-batches
     drawn with replacement of order, useful for language models). ``optimizer`` is
     ``"adam"``, ``"adamw"`` or ``"sgd"``. The loss is logged every epoch, or every
-    ``log_every`` steps when training by steps. Returns a :class:`History`.
+    ``log_every`` steps when training by steps. ``callback(steps_done, model)``, if given,
+    is called at each of those points (e.g. to measure accuracy during training; the
+    model is put back in training mode afterwards). Returns a :class:`History`.
     """
     if (epochs is None) == (steps is None):
         raise ValueError("give exactly one of epochs or steps")
@@ -131,6 +134,9 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
         history.train_loss.append(sum(losses) / len(losses))
         if val is not None:
             history.val_loss.append(evaluate(model, loss_fn, val))
+            model.train()
+        if callback is not None:
+            callback(step_count, model)
             model.train()
 
     done = 0

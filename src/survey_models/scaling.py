@@ -1,0 +1,245 @@
+"""Parameter scale and generalisation: double descent and power-law scaling.
+
+Two small laboratories for chapter 5:
+
+* **double descent** (Belkin et al. 2019): a random-features model
+  ``φ(x) = relu(x W / sqrt(d))`` with a fixed Gaussian ``W`` of ``n_features`` columns,
+  fitted by *minimum-norm* least squares. Below the interpolation threshold
+  (``n_features < n_train``) it is ordinary least squares; above it, among the infinitely
+  many interpolating solutions it picks the one of smallest norm (equation (5.2)),
+
+  .. math::
+
+      \\hat\\beta = \\Phi^{+} Y = V \\Sigma^{-1} U^\\top Y \\qquad (5.2)
+
+  where ``Φ = U Σ Vᵀ`` is the thin SVD with the near-zero singular values dropped;
+* **scaling laws** (Kaplan et al. 2020): a power law ``L(N) = a · N^(-α)`` fitted to
+  loss against parameter count ``N`` by least squares in log-log space (equation (5.1)),
+  and an MLP family whose width sets ``N``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import (check_nonnegative_float, check_positive_int, check_probability,
+                      check_tensor)
+
+__all__ = ["RandomFeatures", "min_norm_least_squares", "random_features_error",
+           "double_descent_curve", "with_label_noise", "PowerLawFit", "fit_power_law",
+           "MLP", "count_parameters", "teacher_regression_data"]
+
+
+class RandomFeatures(nn.Module):
+    """Fixed random ReLU features ``φ(x) = relu(x W / sqrt(n_input))``.
+
+    Args:
+        n_input: width of the input ``x``.
+        n_features: number of random features (columns of ``W``).
+        seed: seed of the Gaussian ``W``; the features are not trained.
+
+    Shapes: ``x: (batch, n_input)`` → ``φ(x): (batch, n_features)``.
+    """
+
+    def __init__(self, n_input: int, n_features: int, seed: int = 0) -> None:
+        super().__init__()
+        self.n_input = check_positive_int("n_input", n_input)
+        self.n_features = check_positive_int("n_features", n_features)
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("weight", torch.randn(n_input, n_features, generator=g,
+                                                   dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, ndim=2, last_dim=self.n_input, floating=True)
+        return torch.relu(x.double() @ self.weight / math.sqrt(self.n_input))
+
+    def extra_repr(self) -> str:
+        return f"n_input={self.n_input}, n_features={self.n_features}"
+
+
+def min_norm_least_squares(phi: torch.Tensor, y: torch.Tensor, rcond: float = 1e-10
+                           ) -> torch.Tensor:
+    """Minimum-norm least-squares solution ``β = Φ⁺ Y`` through the SVD (equation (5.2)).
+
+    Args:
+        phi: design matrix ``Φ``, ``(n, p)`` floating point.
+        y: targets ``(n,)`` or ``(n, k)``.
+        rcond: singular values below ``rcond · σ_max`` are treated as zero.
+
+    Returns ``β`` of shape ``(p,)`` or ``(p, k)``. For ``p < n`` (full column rank) this is
+    the ordinary least-squares solution; for ``p > n`` it is the interpolating solution of
+    smallest Euclidean norm.
+    """
+    check_tensor("phi", phi, ndim=2, floating=True)
+    check_tensor("y", y, floating=True)
+    if y.dim() not in (1, 2) or y.shape[0] != phi.shape[0]:
+        raise ValueError(f"y must be (n,) or (n, k) with n = phi.shape[0] = {phi.shape[0]}, "
+                         f"got shape {tuple(y.shape)}")
+    rcond = check_nonnegative_float("rcond", rcond)
+    u, s, vh = torch.linalg.svd(phi, full_matrices=False)
+    keep = s > rcond * s.max()
+    # β = V Σ⁻¹ Uᵀ Y over the kept singular directions only.
+    uty = u[:, keep].T @ y
+    coef = uty / (s[keep].unsqueeze(-1) if y.dim() == 2 else s[keep])
+    return vh[keep].T @ coef
+
+
+def with_label_noise(y: torch.Tensor, fraction: float, n_classes: int = 10,
+                     seed: int = 0) -> torch.Tensor:
+    """Copy of integer labels ``y`` with a ``fraction`` of them replaced by random classes.
+
+    A replaced label is drawn uniformly from the *other* classes, so exactly
+    ``round(fraction · n)`` labels are wrong.
+    """
+    check_tensor("y", y, ndim=1)
+    fraction = check_probability("fraction", fraction)
+    n_classes = check_positive_int("n_classes", n_classes)
+    g = torch.Generator().manual_seed(seed)
+    n = y.shape[0]
+    idx = torch.randperm(n, generator=g)[: int(round(fraction * n))]
+    shift = torch.randint(1, n_classes, (idx.numel(),), generator=g)
+    noisy = y.clone()
+    noisy[idx] = (y[idx] + shift) % n_classes
+    return noisy
+
+
+def random_features_error(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                          y_test: torch.Tensor, n_features: int, seed: int = 0,
+                          n_classes: int = 10) -> tuple[float, float]:
+    """Fit min-norm least squares on one-hot targets with ``n_features`` random features.
+
+    Returns ``(test_mse, test_error)``: the mean squared error per example on the one-hot
+    targets, and the classification error rate of the arg-max prediction.
+    """
+    check_tensor("x_train", x_train, ndim=2, floating=True)
+    check_tensor("x_test", x_test, ndim=2, last_dim=x_train.shape[1], floating=True)
+    features = RandomFeatures(x_train.shape[1], n_features, seed=seed)
+    targets = torch.nn.functional.one_hot(y_train, n_classes).double()
+    beta = min_norm_least_squares(features(x_train), targets)
+    pred = features(x_test) @ beta
+    onehot_test = torch.nn.functional.one_hot(y_test, n_classes).double()
+    mse = ((pred - onehot_test) ** 2).sum(1).mean().item()
+    err = (pred.argmax(1) != y_test).double().mean().item()
+    return mse, err
+
+
+def double_descent_curve(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                         y_test: torch.Tensor, feature_counts: Sequence[int],
+                         seeds: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Test MSE and test error for every ``(seed, n_features)``: two arrays ``(seeds, counts)``."""
+    if len(feature_counts) == 0:
+        raise ValueError("feature_counts must not be empty")
+    if len(seeds) == 0:
+        raise ValueError("seeds must not be empty")
+    mse = np.zeros((len(seeds), len(feature_counts)))
+    err = np.zeros_like(mse)
+    for i, seed in enumerate(seeds):
+        for j, p in enumerate(feature_counts):
+            mse[i, j], err[i, j] = random_features_error(x_train, y_train, x_test, y_test,
+                                                         int(p), seed=seed)
+    return mse, err
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """``L(N) = coefficient · N^(-exponent)``, fitted in log-log space with its R²."""
+
+    coefficient: float
+    exponent: float
+    r2: float
+
+    def __call__(self, n: np.ndarray | float) -> np.ndarray:
+        return self.coefficient * np.asarray(n, dtype=float) ** (-self.exponent)
+
+
+def fit_power_law(n: Sequence[float], loss: Sequence[float]) -> PowerLawFit:
+    """Least-squares fit of ``log L = log a - α log N`` (equation (5.1)).
+
+    Returns the fit with ``exponent = α`` (positive when loss falls with ``N``) and the
+    coefficient of determination R² of the straight line in log-log space.
+    """
+    n_arr = np.asarray(n, dtype=float)
+    l_arr = np.asarray(loss, dtype=float)
+    if n_arr.ndim != 1 or n_arr.shape != l_arr.shape:
+        raise ValueError(f"n and loss must be 1-D of equal length, got {n_arr.shape} "
+                         f"and {l_arr.shape}")
+    if n_arr.size < 3:
+        raise ValueError(f"n must hold at least 3 sizes to fit and judge a line, got {n_arr.size}")
+    if np.any(n_arr <= 0):
+        raise ValueError("n must be positive")
+    if np.any(l_arr <= 0):
+        raise ValueError("loss must be positive")
+    lx, ly = np.log(n_arr), np.log(l_arr)
+    slope, intercept = np.polyfit(lx, ly, 1)
+    resid = ly - (slope * lx + intercept)
+    r2 = 1.0 - float(resid @ resid) / float(((ly - ly.mean()) ** 2).sum())
+    return PowerLawFit(coefficient=float(np.exp(intercept)), exponent=float(-slope), r2=r2)
+
+
+class MLP(nn.Module):
+    """A ReLU multilayer perceptron classifier: ``n_input → hidden… → n_classes`` logits.
+
+    Args:
+        n_input: input width (64 for 8×8 digits).
+        hidden: widths of the hidden layers, e.g. ``(128, 128)``; may be empty.
+        n_classes: number of output logits.
+
+    Shapes: ``x: (batch, n_input)`` → logits ``(batch, n_classes)``.
+    """
+
+    def __init__(self, n_input: int = 64, hidden: Sequence[int] = (128,),
+                 n_classes: int = 10) -> None:
+        super().__init__()
+        self.n_input = check_positive_int("n_input", n_input)
+        self.n_classes = check_positive_int("n_classes", n_classes)
+        hidden = tuple(hidden)
+        for i, h in enumerate(hidden):
+            check_positive_int(f"hidden[{i}]", h)
+        self.hidden = hidden
+        widths = (n_input, *hidden)
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers.append(nn.Linear(widths[-1], n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("x", x, ndim=2, last_dim=self.n_input, floating=True)
+        return self.net(x)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def teacher_regression_data(n: int, n_input: int = 8, teacher_width: int = 256,
+                            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A regression task with as much data as asked for: ``y = f(x)``, ``x ~ N(0, I)``.
+
+    ``f`` is a fixed random one-hidden-layer tanh network of ``teacher_width`` units (the
+    "teacher"); targets are scaled to unit standard deviation, so a constant predictor
+    has mean squared error about 1. Because new samples cost nothing, a student's loss is
+    limited by its size and its training steps, not by the data, the regime in which
+    Kaplan et al. (2020) measured loss against parameters.
+
+    Returns ``x: (n, n_input)`` and ``y: (n, 1)``, both float32.
+    """
+    n = check_positive_int("n", n)
+    n_input = check_positive_int("n_input", n_input)
+    teacher_width = check_positive_int("teacher_width", teacher_width)
+    g = torch.Generator().manual_seed(seed)
+    w1 = torch.randn(n_input, teacher_width, generator=g) / math.sqrt(n_input)
+    b1 = 0.5 * torch.randn(teacher_width, generator=g)
+    w2 = torch.randn(teacher_width, 1, generator=g) / math.sqrt(teacher_width)
+    x = torch.randn(n, n_input, generator=g)
+    y = torch.tanh(x @ w1 + b1) @ w2
+    return x, (y - y.mean()) / y.std()
