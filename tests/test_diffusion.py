@@ -1,0 +1,281 @@
+"""Tests of survey_models.diffusion: the forward process, the posterior, the samplers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from survey_models import train
+from survey_models.diffusion import (Denoiser, LatentCodec, NoiseSchedule, ddim_sample,
+                                     ddim_sigma, ddim_step, ddim_timesteps, ddpm_sample,
+                                     ddpm_step, diffusion_loss, model_eps,
+                                     timestep_embedding)
+
+
+@pytest.fixture(params=["linear", "cosine"])
+def schedule(request) -> NoiseSchedule:
+    return NoiseSchedule(50, kind=request.param)
+
+
+def test_schedule_quantities(schedule):
+    # ᾱ_t is the running product of 1-β and decreases to near 0 at t = T.
+    manual = torch.ones(())
+    for t in range(schedule.num_steps):
+        manual = manual * (1 - schedule.betas[t])
+        assert torch.isclose(schedule.alphas_bar[t], manual, rtol=1e-12)
+    assert (schedule.alphas_bar.diff() < 0).all()
+    assert schedule.alphas_bar[-1] < 1e-2
+
+
+def test_closed_form_matches_iterated_noising(schedule):
+    """q(x_t|x_0) of eq. (2) vs applying eq. (1) t times, statistically.
+
+    For x_0 fixed, x_t is Gaussian with mean sqrt(ᾱ_t) x_0 and variance 1-ᾱ_t. With
+    n = 100,000 draws the standard error of the mean is ≤ 1/sqrt(n) ≈ 0.0032 and of
+    the variance ≤ sqrt(2/n) ≈ 0.0045; we allow 5 standard errors (tolerance 0.016 and
+    0.023). A wrong schedule (e.g. using β instead of sqrt(β)) misses by > 0.05.
+    """
+    n = 100_000
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.tensor([1.5, -0.7], dtype=torch.float64).expand(n, 2).clone()
+    x = x0.clone()
+    for t in range(schedule.num_steps):
+        x = schedule.q_step(x, torch.full((n,), t), torch.randn(n, 2, generator=g,
+                                                                dtype=torch.float64))
+        if t not in (0, 9, 29, 49):
+            continue
+        t_final = t
+        closed = schedule.q_sample(x0, torch.full((n,), t_final),
+                                   torch.randn(n, 2, generator=g, dtype=torch.float64))
+        abar = float(schedule.alphas_bar[t_final])
+        for sample in (x, closed):
+            assert torch.allclose(sample.mean(0), math.sqrt(abar) * x0[0], atol=0.016)
+            assert torch.allclose(sample.var(0), torch.full((2,), 1 - abar,
+                                                            dtype=torch.float64), atol=0.023)
+
+
+def test_posterior_mean_and_variance_against_formula():
+    s = NoiseSchedule(20)
+    x0 = torch.randn(4, 3, dtype=torch.float64)
+    xt = torch.randn(4, 3, dtype=torch.float64)
+    t = torch.tensor([1, 5, 10, 19])
+    mean, var = s.q_posterior(x0, xt, t)
+    for i, ti in enumerate(t.tolist()):
+        beta = s.betas[ti]
+        abar, abar_prev = s.alphas_bar[ti], s.alphas_bar[ti - 1]
+        mu = (abar_prev.sqrt() * beta / (1 - abar)) * x0[i] + \
+             ((1 - beta).sqrt() * (1 - abar_prev) / (1 - abar)) * xt[i]
+        assert torch.allclose(mean[i], mu)
+        assert torch.isclose(var[i, 0], (1 - abar_prev) / (1 - abar) * beta)
+    # at t = 0 the posterior is a point mass on x_0
+    mean0, var0 = s.q_posterior(x0, xt, torch.zeros(4, dtype=torch.long))
+    assert torch.allclose(mean0, x0) and torch.all(var0 == 0)
+
+
+def test_posterior_is_bayes_rule_by_brute_force():
+    """The 1-D posterior q(x_{t-1}|x_t, x_0) ∝ q(x_t|x_{t-1}) q(x_{t-1}|x_0) on a grid."""
+    s = NoiseSchedule(10)
+    t, x0, xt = 4, 0.8, -0.3
+    grid = torch.linspace(-6, 6, 200_001, dtype=torch.float64)
+    ab_prev, beta = s.alphas_bar[t - 1], s.betas[t]
+    log_p = (-(xt - (1 - beta).sqrt() * grid) ** 2 / (2 * beta)
+             - (grid - ab_prev.sqrt() * x0) ** 2 / (2 * (1 - ab_prev)))
+    w = torch.softmax(log_p, 0)
+    m_brute = (w * grid).sum()
+    v_brute = (w * (grid - m_brute) ** 2).sum()
+    mean, var = s.q_posterior(torch.tensor([[x0]], dtype=torch.float64),
+                              torch.tensor([[xt]], dtype=torch.float64), torch.tensor([t]))
+    assert abs(float(mean) - float(m_brute)) < 1e-6
+    assert abs(float(var) - float(v_brute)) < 1e-6
+
+
+def test_predict_x0_and_eps_invert_each_other(schedule):
+    x0 = torch.randn(8, 5, dtype=torch.float64)
+    eps = torch.randn(8, 5, dtype=torch.float64)
+    t = torch.randint(schedule.num_steps, (8,))
+    xt = schedule.q_sample(x0, t, eps)
+    assert torch.allclose(schedule.predict_x0(xt, t, eps), x0, atol=1e-8)
+    assert torch.allclose(schedule.predict_eps(xt, t, x0), eps, atol=1e-8)
+
+
+def test_ddim_eta_one_reproduces_ddpm_posterior(schedule):
+    """With η = 1 and consecutive steps, σ² = β̃_t and the DDIM mean = posterior mean."""
+    x0 = torch.randn(6, 3, dtype=torch.float64)
+    eps = torch.randn(6, 3, dtype=torch.float64)
+    for t in (1, 7, 25, schedule.num_steps - 1):
+        sigma = ddim_sigma(schedule, t, t - 1, eta=1.0)
+        assert math.isclose(sigma ** 2, float(schedule.posterior_variance[t]), rel_tol=1e-9)
+        tt = torch.full((6,), t)
+        xt = schedule.q_sample(x0, tt, eps)
+        zero = torch.zeros_like(xt)
+        x_ddim, _, _ = ddim_step(schedule, xt, t, t - 1, eps, eta=1.0, noise=zero)
+        x_ddpm, _ = ddpm_step(schedule, xt, tt, eps, noise=zero)
+        assert torch.allclose(x_ddim, x_ddpm, atol=1e-10)
+    assert ddim_sigma(schedule, 10, 9, eta=0.0) == 0.0
+
+
+def test_clipping_rederives_eps():
+    """A wildly wrong ε puts x̂_0 far outside [-1, 1]; after clipping, the ε used in the
+    update must be the one consistent with the clipped x̂_0, not the network's."""
+    s = NoiseSchedule(50)
+    xt = torch.randn(5, 4, dtype=torch.float64)
+    bad_eps = -20 * torch.ones(5, 4, dtype=torch.float64)
+    t, t_prev = 30, 20
+    x_prev, x0_hat, eps_used = ddim_step(s, xt, t, t_prev, bad_eps, eta=0.0, clip=1.0)
+    assert x0_hat.abs().max() <= 1.0
+    tt = torch.full((5,), t)
+    assert torch.allclose(eps_used, s.predict_eps(xt, tt, x0_hat))
+    assert not torch.allclose(eps_used, bad_eps)
+    # The update is self-consistent: x_prev is exactly q_sample(x̂_0, t_prev, ε̂).
+    assert torch.allclose(x_prev, s.q_sample(x0_hat, torch.full((5,), t_prev), eps_used))
+    # and it differs from the buggy update that keeps the raw ε
+    ab = float(s.alphas_bar[t_prev])
+    buggy = math.sqrt(ab) * x0_hat + math.sqrt(1 - ab) * bad_eps
+    assert (buggy - x_prev).abs().max() > 1.0
+
+
+def test_clipped_sampler_with_oracle_recovers_point_mass():
+    """For data that is a single point x* in [-1, 1], the exact ε is (x_t - sqrt(ᾱ)x*)/sqrt(1-ᾱ).
+    Adding a constant error to ε makes x̂_0 fall outside the box; with re-derived ε the
+    clipped deterministic DDIM still lands within the box, near x*."""
+    s = NoiseSchedule(100)
+    target = torch.tensor([0.9, -0.9])
+
+    def eps_fn(x, t):
+        abar = s.alphas_bar[t].float().unsqueeze(1)
+        return (x - abar.sqrt() * target) / (1 - abar).sqrt() + 0.05
+
+    out = ddim_sample(eps_fn, s, (64, 2), sampling_steps=20, eta=0.0, clip=1.0,
+                      generator=torch.Generator().manual_seed(0))
+    assert out.abs().max() <= 1.0 + 1e-5
+    assert (out - target).abs().max() < 0.2
+
+
+def test_oracle_ddpm_sampler_hits_gaussian_target():
+    """For data ~ N(m, s²) the exact ε_θ is known in closed form; ancestral sampling with it
+    must return that Gaussian (mean within 0.05 and std within 0.05 for n = 20,000)."""
+    s = NoiseSchedule(100)
+    m, sd = 1.0, 0.5
+
+    def eps_fn(x, t):
+        abar = s.alphas_bar[t].float().unsqueeze(1)
+        var = abar * sd ** 2 + (1 - abar)
+        # E[ε | x_t] = sqrt(1-ᾱ) (x_t - sqrt(ᾱ) m) / var
+        return (1 - abar).sqrt() * (x - abar.sqrt() * m) / var
+
+    g = torch.Generator().manual_seed(0)
+    for sampler in (lambda: ddpm_sample(eps_fn, s, (20_000, 1), generator=g),
+                    lambda: ddim_sample(eps_fn, s, (20_000, 1), eta=0.0, generator=g)):
+        out = sampler()
+        assert abs(out.mean().item() - m) < 0.05
+        assert abs(out.std().item() - sd) < 0.05
+    # Deterministic DDIM with fewer steps has a larger discretisation error.
+    err = {n: abs(ddim_sample(eps_fn, s, (20_000, 1), sampling_steps=n, generator=g).std().item()
+                  - sd) for n in (10, 100)}
+    assert err[100] < err[10]
+
+
+def test_ddim_timesteps():
+    assert ddim_timesteps(100, 100) == list(range(99, -1, -1))
+    ts = ddim_timesteps(100, 10)
+    assert ts[0] == 99 and ts[-1] == 0 and len(ts) == 10
+    with pytest.raises(ValueError, match="sampling_steps"):
+        ddim_timesteps(10, 20)
+    with pytest.raises(ValueError, match="sampling_steps"):
+        ddim_sample(lambda x, t: x, NoiseSchedule(10), (2, 2), sampling_steps=0)
+
+
+def test_guidance_combination():
+    torch.manual_seed(0)
+    model = Denoiser(3, hidden=16, n_layers=1, num_classes=4)
+    x = torch.randn(5, 3)
+    t = torch.randint(10, (5,))
+    y = torch.tensor([0, 1, 2, 3, 0])
+    w = 2.0
+    out = model_eps(model, y, guidance=w)(x, t)
+    with torch.no_grad():
+        expected = (1 + w) * model(x, t, y) - w * model(x, t)
+        assert torch.allclose(out, expected)
+        assert torch.allclose(model_eps(model, y, 0.0)(x, t), model(x, t, y))
+        # y=None is the ∅ token
+        assert torch.allclose(model(x, t), model(x, t, torch.full((5,), 4)))
+
+
+def test_training_reduces_loss_on_gaussian_data():
+    train.set_seed(0)
+    s = NoiseSchedule(50)
+    x = 0.3 * torch.randn(1024, 2) + torch.tensor([1.0, -1.0])
+    model = Denoiser(2, hidden=32, n_layers=1)
+    loss_fn = diffusion_loss(s)
+    before = train.evaluate(model, loss_fn, x)
+    train.fit(model, loss_fn, x, steps=200, batch_size=128, lr=3e-3)
+    after = train.evaluate(model, loss_fn, x)
+    # E||ε||² = 2 is the loss of predicting 0; a trained model must do much better.
+    assert after < 0.8 * min(before, 2.0)
+
+
+def test_label_dropout_applies():
+    s = NoiseSchedule(10)
+    seen = []
+
+    class Spy(Denoiser):
+        def forward(self, x, t, y=None):
+            seen.append(y.clone())
+            return super().forward(x, t, y)
+
+    model = Spy(2, hidden=8, n_layers=1, num_classes=3)
+    torch.manual_seed(0)
+    diffusion_loss(s, p_uncond=0.5)(model, torch.randn(4000, 2), torch.zeros(4000, dtype=torch.long))
+    frac = (seen[0] == 3).float().mean().item()
+    assert abs(frac - 0.5) < 0.03   # binomial sd = 0.008
+
+
+def test_latent_codec_roundtrip():
+    enc = lambda x: 2 * x + 1   # noqa: E731
+    dec = lambda z: (z - 1) / 2  # noqa: E731
+    x = torch.randn(100, 3)
+    codec = LatentCodec.fit(enc, dec, x)
+    z = codec.encode(x)
+    assert torch.allclose(z.mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(codec.decode(z), x, atol=1e-5)
+
+
+def test_bad_arguments_raise_named_errors():
+    with pytest.raises(ValueError, match="num_steps"):
+        NoiseSchedule(0)
+    with pytest.raises(ValueError, match="kind"):
+        NoiseSchedule(10, kind="quadratic")
+    with pytest.raises(ValueError, match="beta_end"):
+        NoiseSchedule(10, beta_start=0.1, beta_end=0.01)
+    s = NoiseSchedule(10)
+    x = torch.randn(3, 2)
+    with pytest.raises(ValueError, match="t must lie"):
+        s.q_sample(x, torch.tensor([0, 1, 10]))
+    with pytest.raises(ValueError, match="t must have shape"):
+        s.q_sample(x, torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="t must be an integer"):
+        s.q_sample(x, torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="noise"):
+        s.q_sample(x, torch.tensor([0, 1, 2]), torch.randn(3, 3))
+    with pytest.raises(ValueError, match="eta"):
+        ddim_sigma(s, 5, 4, eta=-1.0)
+    with pytest.raises(ValueError, match="t_prev"):
+        ddim_sigma(s, 5, 5, eta=0.0)
+    with pytest.raises(ValueError, match="clip"):
+        ddim_step(s, x, 5, 4, torch.zeros_like(x), clip=0.0)
+    with pytest.raises(ValueError, match="p_uncond"):
+        diffusion_loss(s, p_uncond=1.5)
+    with pytest.raises(ValueError, match="guidance"):
+        model_eps(Denoiser(2), None, guidance=1.0)
+    with pytest.raises(ValueError, match="dim"):
+        timestep_embedding(torch.arange(3), 5)
+    model = Denoiser(2, num_classes=3)
+    with pytest.raises(ValueError, match="x must have last dimension 2"):
+        model(torch.randn(4, 3), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="y must lie"):
+        model(torch.randn(4, 2), torch.zeros(4, dtype=torch.long), torch.tensor([0, 1, 2, 7]))
+    with pytest.raises(ValueError, match="unconditional"):
+        Denoiser(2)(torch.randn(4, 2), torch.zeros(4, dtype=torch.long),
+                    torch.zeros(4, dtype=torch.long))
