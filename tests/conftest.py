@@ -40,3 +40,15 @@ def built_site() -> Path:
     assert result.returncode == 0, (
         "docs build failed or warned:\n" + result.stdout[-4000:] + result.stderr[-8000:])
     return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Run every test with one PyTorch thread: on the project's two-core machines one
+    thread is as fast for these small models, and results do not depend on the core count."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -14,15 +14,6 @@ from survey_models.attention import (AdditiveAttention, MultiHeadAttention, caus
 ATOL = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Two cores shared by several processes: one thread is fastest and deterministic.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _qkv(b=2, h=3, tq=5, tk=7, d=8, dv=6, seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     return (torch.randn(b, h, tq, d, generator=g, dtype=dtype),

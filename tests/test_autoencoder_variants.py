@@ -19,15 +19,6 @@ from survey_models.autoencoders import (Autoencoder, ContractiveLoss, ConvAutoen
 from survey_models.autoencoders.variational import bernoulli_log_likelihood
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # the machine is shared: one thread per test process is fastest and deterministic.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # --- sparse ------------------------------------------------------------------------------
 
 def test_kl_sparsity_matches_hand_computation():

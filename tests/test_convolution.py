@@ -13,15 +13,6 @@ from survey_models.convolution import (MLPClassifier, PatchAttentionClassifier, 
                                        receptive_field_from_gradient, stacked_convolutions)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Two cores shared by several processes: one thread is fastest and deterministic.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_place_on_canvas_puts_pixels_where_asked():
     img = torch.arange(4.0).view(1, 2, 2) + 1
     out = place_on_canvas(img, 5, torch.tensor([[1, 3]]))

@@ -11,15 +11,6 @@ from survey_models.text import (CORPORA, CharTokenizer, bigram_counts, bigram_nl
                                 split_ids, unigram_nll, windows)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Two cores shared by several processes: one thread is fastest and deterministic.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_corpus_is_the_expected_text():
     text = load_corpus()
     assert len(text) == 454_480

@@ -14,15 +14,6 @@ from survey_models.transformer import (GPT, TransformerBlock, lm_loss,
                                        sinusoidal_positional_encoding)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Two cores shared by several processes: one thread is fastest and deterministic.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_sinusoidal_encoding_against_formula():
     pe = sinusoidal_positional_encoding(50, 16)
     assert pe.shape == (50, 16) and pe.dtype == torch.float32
