@@ -20,6 +20,11 @@ language = "zh_CN"
 
 extensions = [
     "bib_numbering",
+    "cjk_linebreaks",
+    "bib_downloads",
+    "offline_assets",
+    "zh_search",
+    "glossary_links",
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
@@ -28,6 +33,12 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
+    # the build as a product (issue 9): no network, no stale examples, a results page
+    "offline_guard",
+    "pybtex_plugin_cache",
+    "gallery_freshness",
+    "gallery_scheduler",
+    "results_page",
 ]
 
 # --- pages: MyST through myst-nb ------------------------------------------------------
@@ -44,7 +55,9 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 # --- bibliography -----------------------------------------------------------------------
 bibtex_bibfiles = ["../references.bib"]
 bibtex_encoding = "utf-8"
-bibtex_default_style = "unsrt_global"
+# GB/T 7714-2015 numeric style: survey_models.gbt7714, registered as a pybtex plugin
+# through the package's entry points; bib_numbering numbers works by references.bib order.
+bibtex_default_style = "gbt7714"
 bibtex_reference_style = "label"
 # Each chapter ends with a local bibliography (``:filter: docname in docnames``) and the
 # references page lists everything, so one work appears in several lists by design.
@@ -66,7 +79,9 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     # SURVEY_GALLERY_PATTERN lets a writer execute only some examples while drafting.
     "filename_pattern": os.environ.get("SURVEY_GALLERY_PATTERN", r"/plot_"),
-    "reset_modules": ("survey_models.plotting.reset_for_example",),
+    # record_run times each example and measures its peak memory for the results page.
+    "reset_modules": ("survey_models.plotting.reset_for_example",
+                      "gallery_freshness.record_run"),
     "reset_modules_order": "both",
     "parallel": int(os.environ.get("SURVEY_GALLERY_JOBS", "2")),
     "download_all_examples": False,
@@ -87,6 +102,10 @@ html_theme_options = {
     "home_page_in_toc": True,
 }
 html_search_language = "zh"
+# zh_search (docs/_ext) adds html_search_options["dict"]: a jieba user dictionary of the
+# book's terms; _static/zh_search.js segments the query the way the index was cut.
+html_static_path = ["_static"]
+# MathJax: served from _static/mathjax by offline_assets (SURVEY_MATHJAX=cdn for a CDN).
 html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\$ "
 copybutton_prompt_is_regexp = True

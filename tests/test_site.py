@@ -81,3 +81,12 @@ def test_citations_resolve_to_the_list_on_the_same_page(built_site, chapter):
     assert "??" not in text
     # note-taking markup from the source document must not leak into the site
     assert not re.search(r"!\[\[|\[\[[^\]]*\]\]|==[^=\s][^=]*==", text)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_stray_gaps_from_line_breaks_inside_chinese(built_site, chapter):
+    html = soup(built_site / "survey" / f"{chapter}.html")
+    for p in html.select("article p"):
+        text = p.get_text()
+        gap = re.search(r"[\u4e00-\u9fff，。；：、）]\n+[\u4e00-\u9fff（，。]", text)
+        assert gap is None, (chapter, text[max(0, gap.start() - 10): gap.end() + 10])

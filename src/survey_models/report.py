@@ -40,10 +40,12 @@ class Measurement:
 def _caller_example() -> str:
     # The example's file name, taken from the calling script's globals (sphinx-gallery
     # and ``python plot_x.py`` both set ``__file__``).
+    # sphinx-gallery sets no ``__file__`` but compiles each block under the script's path,
+    # so the frame's code file name identifies the example there.
     for frame_info in inspect.stack()[2:]:
-        path = frame_info.frame.f_globals.get("__file__")
-        if path and Path(path).name.startswith("plot_"):
-            return Path(path).stem
+        for path in (frame_info.frame.f_globals.get("__file__"), frame_info.filename):
+            if path and Path(path).name.startswith("plot_") and Path(path).suffix == ".py":
+                return Path(path).stem
     return "interactive"
 
 

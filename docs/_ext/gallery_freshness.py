@@ -1,0 +1,422 @@
+"""Never stale: rerun a gallery example when the package code it imports changes.
+
+sphinx-gallery reruns an example only when the example file itself changes (it keeps
+``<example>.py.md5`` next to the generated page and skips the example while that hash is
+current). A change to a ``survey_models`` module the example imports would leave old
+figures and numbers on the page. This extension closes that gap:
+
+1. At ``builder-inited``, before sphinx-gallery runs the examples, it parses every example
+   (:mod:`ast`, nothing is imported) to find the tracked package modules it imports,
+   follows the package's own imports transitively (a submodule import also runs its parent
+   packages' ``__init__``), adds the package data files those modules name (e.g.
+   ``assets/digits_classifier.pt``) and the modules of the gallery's ``reset_modules``
+   hooks, and hashes the sources of all of them.
+2. It compares that digest with the one recorded next to the example
+   (``<example>.deps.json`` in the generated gallery folder). When they differ, when there
+   is no record, or when the example's recorded run (see below) is missing from the
+   results directory, it deletes the example's ``.md5`` file, so sphinx-gallery runs it
+   again. Examples whose digest is unchanged are left alone: exactly the examples whose
+   imported modules changed rerun.
+3. :func:`record_run` is a sphinx-gallery ``reset_modules`` hook: it times each example,
+   measures the peak resident memory of the process that runs it, and writes
+   ``<results dir>/<example>.run.json``, which the results page reads.
+
+What is tracked: ``import``/``from ... import`` statements anywhere in a file (also inside
+functions), resolved against the package's files. Not tracked: modules imported by a
+computed name (``importlib.import_module(name)``), files read by a path the code builds at
+run time from pieces, and third-party library versions.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS_DIR_ENV = "SURVEY_RESULTS_DIR"
+MANIFEST_VERSION = 1
+
+
+# --- the package's import graph ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Package:
+    """The files of one tracked package: module name -> source file, data files."""
+
+    name: str
+    root: Path
+    modules: dict[str, Path]
+    data_files: dict[str, list[Path]]  # file name -> files with that name
+
+    @classmethod
+    def find(cls, name: str) -> Package | None:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        root = Path(next(iter(spec.submodule_search_locations))).resolve()
+        modules: dict[str, Path] = {}
+        data_files: dict[str, list[Path]] = {}
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            rel = path.relative_to(root)
+            if path.suffix == ".py":
+                parts = [name, *rel.with_suffix("").parts]
+                if parts[-1] == "__init__":
+                    parts.pop()
+                modules[".".join(parts)] = path
+            elif path.suffix not in {".pyc", ".pyo"}:
+                data_files.setdefault(path.name, []).append(path)
+        return cls(name, root, modules, data_files)
+
+
+def _parse(path: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError):
+        return None  # a broken file: sphinx-gallery reports it; we track nothing
+
+
+def imported_names(tree: ast.Module, module: str | None = None,
+                   is_package: bool = False) -> set[str]:
+    """Dotted names a module's import statements may load.
+
+    ``from a.b import c`` yields ``a.b`` and ``a.b.c`` (``c`` may be a submodule or an
+    attribute; the caller keeps whichever is a real module). Relative imports are
+    resolved against ``module`` (the importing module's name).
+    """
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                if module is None:
+                    continue
+                package = module if is_package else module.rpartition(".")[0]
+                parts = package.split(".")
+                if node.level - 1 >= len(parts):
+                    continue
+                base = ".".join(parts[:len(parts) - (node.level - 1)])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            if not base:
+                continue
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
+
+
+_FILE_CACHE: dict[tuple[str, int, int, str | None], tuple] = {}
+
+
+def _file_facts(path: Path, module: str | None) -> tuple[str, set[str], set[str]]:
+    """(sha256, imported names, string constants) of a file, cached by path and stat."""
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size, module)
+    if key not in _FILE_CACHE:
+        data = path.read_bytes()
+        tree = _parse(path)
+        names = imported_names(tree, module, path.name == "__init__.py") if tree else set()
+        strings = _string_constants(tree) if tree else set()
+        _FILE_CACHE[key] = (hashlib.sha256(data).hexdigest(), names, strings)
+    return _FILE_CACHE[key]
+
+
+def _with_parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _string_constants(tree: ast.Module) -> set[str]:
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def dependencies(roots: set[str], packages: list[Package]) -> dict[str, Path]:
+    """Every tracked module and data file the dotted names in ``roots`` load, transitively.
+
+    Keys are module names (``survey_models.train``) and, for data files, the file's path
+    relative to its package prefixed by the package (``survey_models/assets/x.pt``).
+    """
+    known: dict[str, tuple[Package, Path]] = {
+        mod: (pkg, path) for pkg in packages for mod, path in pkg.modules.items()}
+    found: dict[str, Path] = {}
+    todo = [name for root in roots for name in _with_parents(root) if name in known]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        pkg, path = known[name]
+        found[name] = path
+        _, names, strings = _file_facts(path, name)
+        for dep in names:
+            todo.extend(n for n in _with_parents(dep) if n in known and n not in found)
+        for text in strings:
+            for data in pkg.data_files.get(Path(text).name, []) if text else []:
+                found[f"{pkg.name}/{data.relative_to(pkg.root).as_posix()}"] = data
+    return found
+
+
+def _sha256(path: Path) -> str:
+    return _file_facts(path, None)[0]
+
+
+def example_dependencies(example: Path, packages: list[Package],
+                         extra_roots: set[str] = frozenset()) -> dict[str, str]:
+    """``{module or data file: sha256}`` of everything tracked that ``example`` loads."""
+    roots = set(extra_roots) | _file_facts(example, None)[1]
+    return {name: _sha256(path)
+            for name, path in sorted(dependencies(roots, packages).items())}
+
+
+def digest(deps: dict[str, str]) -> str:
+    return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(deps.items()))
+                          .encode()).hexdigest()
+
+
+# --- the examples -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Example:
+    source: Path    # gallery/02_x/plot_y.py
+    target: Path    # docs/auto_examples/02_x/plot_y.py (sphinx-gallery's copy)
+    folder: str = ""  # the gallery subfolder ("02_x"), "" at the top level
+
+    @property
+    def stem(self) -> str:
+        return self.source.stem
+
+    @property
+    def md5_file(self) -> Path:
+        return self.target.with_name(self.target.name + ".md5")
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.target.with_name(self.stem + ".deps.json")
+
+
+def gallery_examples(srcdir: Path, gallery_conf: dict) -> list[Example]:
+    """The example scripts of the gallery (top folder and one level of subfolders)."""
+    examples_dirs = gallery_conf["examples_dirs"]
+    gallery_dirs = gallery_conf["gallery_dirs"]
+    if isinstance(examples_dirs, str):
+        examples_dirs = [examples_dirs]
+    if isinstance(gallery_dirs, str):
+        gallery_dirs = [gallery_dirs]
+    ignore = gallery_conf.get("ignore_pattern") or r"__init__\.py"
+    found = []
+    for ex_dir, g_dir in zip(examples_dirs, gallery_dirs):
+        src_root = (srcdir / ex_dir).resolve()
+        out_root = (srcdir / g_dir).resolve()
+        if not src_root.is_dir():
+            continue
+        for path in sorted([*src_root.glob("*.py"), *src_root.glob("*/*.py")]):
+            if re.search(ignore, os.path.normpath(path)):
+                continue
+            rel = path.relative_to(src_root)
+            folder = rel.parent.as_posix()
+            found.append(Example(path, out_root / rel, "" if folder == "." else folder))
+    return found
+
+
+def will_execute(example: Example, gallery_conf: dict) -> bool:
+    """Whether sphinx-gallery executes this example in this build (its own rule)."""
+    return bool(gallery_conf.get("plot_gallery", True)) and bool(
+        re.search(gallery_conf["filename_pattern"], os.path.normpath(example.source)))
+
+
+def results_dir() -> Path | None:
+    value = os.environ.get(RESULTS_DIR_ENV)
+    return Path(value) if value else None
+
+
+def run_record_file(stem: str, directory: Path | None = None) -> Path | None:
+    directory = directory or results_dir()
+    return directory / f"{stem}.run.json" if directory else None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def _reset_roots(gallery_conf: dict, packages: list[Package]) -> set[str]:
+    """Tracked modules named by ``reset_modules`` hooks: they run around every example."""
+    hooks = gallery_conf.get("reset_modules") or ()
+    names = {hook.rpartition(".")[0] for hook in hooks if isinstance(hook, str)}
+    return {n for n in names if any(n == p.name or n.startswith(p.name + ".")
+                                    for p in packages)}
+
+
+def stale_reasons(example: Example, deps: dict[str, str]) -> list[str]:
+    """Why this example's last run no longer stands (empty when it is current)."""
+    if not example.md5_file.exists():
+        return []  # sphinx-gallery runs it anyway
+    stored = _read_json(example.manifest_file)
+    if not stored or stored.get("version") != MANIFEST_VERSION:
+        return ["no record of the modules its last run used"]
+    old = stored.get("files", {})
+    reasons = [f"{name} changed" for name in sorted(deps)
+               if name in old and old[name] != deps[name]]
+    reasons += [f"now uses {name}" for name in sorted(set(deps) - set(old))]
+    reasons += [f"no longer uses {name}" for name in sorted(set(old) - set(deps))]
+    record = run_record_file(example.stem)
+    if not reasons and record is not None and not record.exists():
+        reasons.append(f"its recorded results are missing from {record.parent}")
+    return reasons
+
+
+# --- Sphinx hooks -----------------------------------------------------------------------------
+
+def _logger():
+    from sphinx.util import logging
+    return logging.getLogger(__name__)
+
+
+def _tracked_packages(app) -> list[Package]:
+    packages = []
+    for name in app.config.survey_freshness_packages:
+        pkg = Package.find(name)
+        if pkg is None:
+            _logger().info(f"[freshness] package {name!r} not found; not tracked")
+        else:
+            packages.append(pkg)
+    return packages
+
+
+def invalidate_stale_examples(app) -> None:
+    """``builder-inited`` (before sphinx-gallery): delete the md5 of stale examples."""
+    gallery_conf = app.config.sphinx_gallery_conf
+    packages = _tracked_packages(app)
+    extra = _reset_roots(gallery_conf, packages)
+    log = _logger()
+    current: dict[str, str] = {}
+    skipped = []
+    rerun = []
+    for example in gallery_examples(Path(app.srcdir), gallery_conf):
+        deps = example_dependencies(example.source, packages, extra)
+        if not will_execute(example, gallery_conf):
+            if stale_reasons(example, deps):
+                skipped.append(example.stem)
+            continue  # keeps its old record, so it reruns when it is next executed
+        reasons = stale_reasons(example, deps)
+        if reasons:
+            example.md5_file.unlink(missing_ok=True)
+            rerun.append(example.stem)
+            log.info(f"[freshness] {example.stem} reruns: {'; '.join(reasons)}")
+        _write_if_changed(example.manifest_file, json.dumps(
+            {"version": MANIFEST_VERSION, "digest": digest(deps), "files": deps},
+            indent=1, sort_keys=True) + "\n")
+        current[str(example.source)] = digest(deps)
+    app._survey_freshness_digests = current  # checked again at build-finished
+    log.info(f"[freshness] {len(rerun)} example(s) invalidated by package changes")
+    if skipped:
+        log.info(f"[freshness] {len(skipped)} example(s) are stale but not executed in this "
+                 f"build (filename_pattern): {', '.join(skipped)}")
+
+
+def recheck_after_build(app, exception) -> None:
+    """``build-finished``: a module edited while the build ran makes its examples rerun."""
+    recorded = getattr(app, "_survey_freshness_digests", None)
+    if not recorded:
+        return
+    gallery_conf = app.config.sphinx_gallery_conf
+    packages = _tracked_packages(app)
+    extra = _reset_roots(gallery_conf, packages)
+    for example in gallery_examples(Path(app.srcdir), gallery_conf):
+        before = recorded.get(str(example.source))
+        if before is None:
+            continue
+        if digest(example_dependencies(example.source, packages, extra)) != before:
+            example.md5_file.unlink(missing_ok=True)
+            _logger().info(f"[freshness] {example.stem}: a module it uses changed during the "
+                           "build; it reruns next build")
+
+
+# --- per-example time and peak memory (a sphinx-gallery reset_modules hook) ------------------
+
+_started: dict[str, float] = {}
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux ``clear_refs`` 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mib() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def record_run(gallery_conf: dict, fname: str | None, when: str) -> None:
+    """sphinx-gallery ``reset_modules`` hook: time an example and measure its peak memory.
+
+    Writes ``<results dir>/<example>.run.json`` with the wall time from before the example
+    to after it, the CPU time of the process meanwhile (on a loaded machine, a better
+    estimate of the time the example needs on a free core) and the peak resident set size
+    of the process that ran it. The peak includes the process's baseline: the imported
+    libraries and memory kept from earlier examples run in the same worker, so it is an
+    upper bound. Where the kernel's per-process peak mark cannot be reset (not Linux), the
+    value is the process's peak so far and
+    ``peak_is_per_example`` is false.
+    """
+    import offline_guard
+
+    offline_guard.install_if_requested()
+    if fname is None:
+        return
+    stem = Path(fname).stem
+    record = run_record_file(stem)
+    if when == "before":
+        if record is not None:
+            record.unlink(missing_ok=True)
+        _started[stem] = time.perf_counter()
+        _started[stem + "/cpu"] = time.process_time()
+        _started[stem + "/reset"] = float(_reset_peak_rss())
+        return
+    if record is None or stem not in _started:
+        return
+    elapsed = time.perf_counter() - _started.pop(stem)
+    cpu = time.process_time() - _started.pop(stem + "/cpu", time.process_time())
+    per_example = bool(_started.pop(stem + "/reset", 0.0))
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({
+        "example": stem, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3),
+        "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "peak_is_per_example": per_example, "pid": os.getpid()}) + "\n", encoding="utf-8")
+
+
+def setup(app):
+    app.add_config_value("survey_freshness_packages", ["survey_models"], "")
+    # Priority < 500: before sphinx-gallery's generate_gallery_rst runs the examples.
+    app.connect("builder-inited", invalidate_stale_examples, priority=400)
+    app.connect("build-finished", recheck_after_build)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,74 @@
+"""Chinese search that finds what a reader types.
+
+Sphinx's Chinese search language cuts the *pages* into words with jieba when it builds
+the index, but the search box does not cut the *query*: ``知识蒸馏`` typed as one string
+is looked up as one word, and misses when jieba indexed ``知识`` and ``蒸馏``. Two fixes:
+
+1. jieba gets a user dictionary of the book's own terms (the Chinese terms of
+   ``docs/glossary.md`` plus ``zh_terms.txt`` beside this file), so ``变分自编码器`` or
+   ``生成对抗网络`` is indexed as a word of its own (and, through ``cut_for_search``, as
+   its parts too);
+2. ``_static/zh_search.js`` replaces Sphinx's ``splitQuery`` in the browser: each run of
+   Chinese characters in the query is cut by greedy longest match against the index's
+   own terms, so the query is split exactly the way the pages were.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent
+TERMS_FILE = HERE / "zh_terms.txt"
+GLOSSARY = DOCS / "glossary.md"
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def glossary_terms(path: Path = GLOSSARY) -> list[str]:
+    """Chinese terms of the glossary: the unindented term lines of its ``{glossary}``."""
+    if not path.exists():
+        return []
+    terms, inside = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```{glossary}"):
+            inside = True
+        elif inside and line.startswith("```"):
+            inside = False
+        elif inside and line.strip() and not line[0].isspace() and not line.startswith(":"):
+            term = line.strip()
+            if _HAN.search(term) and " " not in term:
+                terms.append(term)
+    return terms
+
+
+def user_dictionary_terms() -> list[str]:
+    """All terms jieba should keep whole: glossary first, then the extra list."""
+    extra = []
+    if TERMS_FILE.exists():
+        for line in TERMS_FILE.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                extra.append(line.split()[0])
+    seen: dict[str, None] = {}
+    for term in glossary_terms() + extra:
+        seen.setdefault(term, None)
+    return list(seen)
+
+
+def _config_inited(app, config) -> None:
+    path = Path(app.doctreedir) / "jieba_userdict.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # one word a line, no frequency: jieba then suggests a frequency that keeps it whole
+    text = "\n".join(user_dictionary_terms()) + "\n"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    options = dict(config.html_search_options or {})
+    options["dict"] = str(path)
+    config.html_search_options = options
+
+
+def setup(app):
+    app.connect("config-inited", _config_inited)
+    app.add_js_file("zh_search.js")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,330 @@
+"""The build as a product (issue 9): never stale, offline, a generated results page.
+
+Most tests build a tiny toy project (three examples of a few lines, a four-module toy
+package) with the real extensions from docs/_ext and the real sphinx-gallery settings
+that matter (parallel workers, reset hook), so they take seconds, not the minutes of the
+real gallery. The last tests inspect the real site built once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXT = ROOT / "docs" / "_ext"
+sys.path.insert(0, str(EXT))
+
+import gallery_freshness as gf  # noqa: E402
+import offline_guard  # noqa: E402
+import results_page  # noqa: E402
+
+TOY_CONF = f"""
+import os, sys
+from pathlib import Path
+DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent / "src"))
+sys.path.insert(0, {str(EXT)!r})
+project = "toy"
+extensions = ["myst_parser", "offline_guard", "gallery_freshness", "gallery_scheduler",
+              "sphinx_gallery.gen_gallery", "results_page"]
+exclude_patterns = ["_build", "auto_examples/**/*.ipynb", "auto_examples/**/*.py",
+                    "auto_examples/**/*.zip", "auto_examples/**/*.json",
+                    "auto_examples/**/*.md5"]
+survey_freshness_packages = ["toy_models"]
+sphinx_gallery_conf = {{
+    "examples_dirs": "../gallery",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": os.environ.get("TOY_PATTERN", r"/plot_"),
+    "reset_modules": ("gallery_freshness.record_run",),
+    "reset_modules_order": "both",
+    "parallel": 2,
+    "image_scrapers": (),
+    "download_all_examples": False,
+}}
+"""
+
+TOY_INDEX = """\
+Toy
+===
+
+.. toctree::
+
+   auto_examples/index
+   results
+"""
+
+# Each toy example appends its name to $TOY_RUN_LOG, so the test sees which ones ran.
+TOY_EXAMPLE = '''\
+"""
+{title}
+{underline}
+
+A toy example.
+"""
+import os
+
+from survey_models.report import report
+{imports}
+
+with open(os.environ["TOY_RUN_LOG"], "a") as fh:
+    fh.write("{stem}\\n")
+{body}
+'''
+
+TOY_MODULES = {
+    "__init__.py": "",
+    "common.py": "SCALE = 1\n",
+    "alpha.py": "from .common import SCALE\n\n\ndef value():\n    return 2 * SCALE\n",
+    "beta.py": "def value():\n    return 3\n",
+    "gamma.py": "NAME = 'gamma'\n",
+    "unused.py": "X = 0\n",
+}
+
+TOY_EXAMPLES = {  # name: (folder, imports, body)
+    "plot_alpha": ("01_toy", "from toy_models.alpha import value",
+                   'report("alpha value", value(), unit="u", claim="alpha doubles the scale", '
+                   'target="> 1", passed=value() > 1)'),
+    "plot_beta": ("01_toy", "import toy_models.beta as beta",
+                  'report("beta value", beta.value(), claim="beta is three", target="= 3", '
+                  'passed=beta.value() == 3)'),
+    "plot_gamma": ("02_other", "from toy_models import gamma",
+                   "print(gamma.NAME)  # reports nothing"),
+}
+
+
+def make_toy(root: Path, extra_examples: dict[str, tuple[str, str, str]] | None = None
+             ) -> Path:
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "conf.py").write_text(TOY_CONF)
+    (root / "docs" / "index.rst").write_text(TOY_INDEX)
+    pkg = root / "src" / "toy_models"
+    pkg.mkdir(parents=True)
+    for name, text in TOY_MODULES.items():
+        (pkg / name).write_text(text)
+    (root / "gallery").mkdir()
+    (root / "gallery" / "README.rst").write_text("Gallery\n=======\n")
+    for stem, (folder, imports, body) in {**TOY_EXAMPLES, **(extra_examples or {})}.items():
+        gallery = root / "gallery" / folder
+        if not gallery.exists():
+            gallery.mkdir()
+            (gallery / "README.rst").write_text(f"Theme {folder}\n{'=' * 20}\n")
+        title = f"Example {stem}"
+        (gallery / f"{stem}.py").write_text(TOY_EXAMPLE.format(
+            title=title, underline="=" * len(title), imports=imports, body=body, stem=stem))
+    return root
+
+
+def build_toy(root: Path, **env: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Build the toy site incrementally; return the result and the examples that ran."""
+    log = root / "runs.log"
+    log.write_text("")
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
+           str(root / "docs"), str(root / "docs" / "_build" / "html")]
+    full_env = {**os.environ, "SURVEY_RESULTS_DIR": str(root / "results"),
+                "TOY_RUN_LOG": str(log), **env}
+    full_env.pop("SURVEY_OFFLINE_BUILD", None)
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=full_env,
+                            timeout=300)
+    ran = set(log.read_text().split())
+    return result, ran
+
+
+def ok(result: subprocess.CompletedProcess) -> bool:
+    return result.returncode == 0
+
+
+def show(result: subprocess.CompletedProcess) -> str:
+    return result.stdout[-3000:] + result.stderr[-5000:]
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory) -> Path:
+    """A toy project after one clean build (shared by the read-only checks)."""
+    root = make_toy(tmp_path_factory.mktemp("toy"))
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_alpha", "plot_beta", "plot_gamma"}
+    return root
+
+
+# --- never stale ------------------------------------------------------------------------------
+
+def test_incremental_build_reruns_exactly_the_examples_whose_modules_changed(tmp_path):
+    # (a rebuild with nothing changed runs nothing: test_results_page_is_not_rewritten...)
+    root = make_toy(tmp_path)
+    pkg = root / "src" / "toy_models"
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_alpha", "plot_beta", "plot_gamma"}
+
+    # alpha imports common only through toy_models.alpha: a transitive dependency
+    (pkg / "common.py").write_text("SCALE = 5\n")
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_alpha"}
+    assert "plot_alpha reruns: toy_models.common changed" in result.stdout
+    page = (root / "docs/_build/html/auto_examples/01_toy/plot_alpha.html").read_text()
+    assert "alpha value = 10" in page  # the page shows the new number, not the old 2
+    assert "alpha value = 10 u" in (root / "docs" / "results.md").read_text()
+
+    # beta changes, and unused (imported by no example) too; a build that executes only
+    # alpha leaves beta stale but remembers it ...
+    (pkg / "beta.py").write_text("def value():\n    return 4\n")
+    (pkg / "unused.py").write_text("X = 1\n")
+    result, ran = build_toy(root, TOY_PATTERN="/plot_alpha")
+    assert ok(result), show(result)
+    assert ran == set()
+    assert "1 example(s) are stale but not executed in this build" in result.stdout
+    # ... and the next full build reruns beta, and only beta
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_beta"}
+
+    # an example that starts importing another module reruns when that module changes
+    ex = root / "gallery" / "02_other" / "plot_gamma.py"
+    ex.write_text(ex.read_text().replace("from toy_models import gamma",
+                                         "from toy_models import gamma, unused"))
+    result, ran = build_toy(root)  # the example file changed: sphinx-gallery's own md5
+    assert ran == {"plot_gamma"}, show(result)
+    (pkg / "unused.py").write_text("X = 2\n")
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_gamma"}
+
+    # results lost (e.g. docs/_build deleted): the examples rerun so the page is complete
+    shutil.rmtree(root / "results")
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_alpha", "plot_beta", "plot_gamma"}
+
+
+def test_dependencies_follow_relative_imports_parents_and_data_files(tmp_path):
+    pkg = tmp_path / "pkgx"
+    (pkg / "sub" / "assets").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "base.py").write_text("")
+    (pkg / "other.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from .leaf import f\n")
+    (pkg / "sub" / "leaf.py").write_text(
+        "from ..base import *\n\ndef f():\n    from .. import other\n    return 'w.bin'\n")
+    (pkg / "sub" / "assets" / "w.bin").write_bytes(b"\0")
+    (pkg / "lonely.py").write_text("")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        package = gf.Package.find("pkgx")
+    finally:
+        sys.path.remove(str(tmp_path))
+    example = tmp_path / "plot_x.py"
+    example.write_text("import numpy\nfrom pkgx.sub.leaf import f\n")
+    deps = gf.example_dependencies(example, [package])
+    assert set(deps) == {"pkgx", "pkgx.sub", "pkgx.sub.leaf", "pkgx.base", "pkgx.other",
+                         "pkgx/sub/assets/w.bin"}
+    before = gf.digest(deps)
+    (pkg / "lonely.py").write_text("y = 1\n")
+    assert gf.digest(gf.example_dependencies(example, [package])) == before
+    (pkg / "sub" / "assets" / "w.bin").write_bytes(b"\1")
+    assert gf.digest(gf.example_dependencies(example, [package])) != before
+
+
+# --- results page -----------------------------------------------------------------------------
+
+def test_results_page_lists_every_example_with_its_numbers(toy):
+    text = (toy / "docs" / "results.md").read_text()
+    for stem, (folder, _, _) in TOY_EXAMPLES.items():
+        assert f"sphx_glr_auto_examples_{folder}_{stem}.py" in text
+    assert "alpha value = 2 u" in text and "alpha doubles the scale" in text
+    assert "beta value = 3" in text and "✓ 1/1 项达到" in text
+    assert "未报告任何测量值的示例：`plot_gamma`" in text  # reported nothing: flagged
+    html = (toy / "docs/_build/html/results.html").read_text()
+    for stem, (folder, _, _) in TOY_EXAMPLES.items():
+        assert f'href="auto_examples/{folder}/{stem}.html' in html
+    summary = json.loads((toy / "results" / "summary.json").read_text())
+    assert {r["example"]: r["status"] for r in summary} == {
+        "plot_alpha": "ok", "plot_beta": "ok", "plot_gamma": "no-report"}
+    for row in summary:
+        assert row["seconds"] is not None and row["seconds"] >= 0
+        assert 10 < row["peak_rss_mib"] < 4096
+
+
+def test_results_page_is_not_rewritten_when_nothing_changed(toy):
+    page = toy / "docs" / "results.md"
+    mtime = page.stat().st_mtime_ns
+    result, ran = build_toy(toy)
+    assert ok(result), show(result)
+    assert ran == set()
+    assert page.stat().st_mtime_ns == mtime
+
+
+def test_markdown_in_reported_text_is_shown_literally():
+    escaped = results_page.md_escape("1. a *b* $x$ `c` {ref}`d` | e")
+    assert escaped == r"1\. a \*b\* \$x\$ \`c\` \{ref\}\`d\` \| e"
+
+
+# --- offline ----------------------------------------------------------------------------------
+
+def test_toy_build_runs_with_the_network_blocked(toy):
+    # the fixture's build ran with the guard on and nothing tried the network
+    log = toy / "docs/_build/html/.doctrees" / offline_guard.LOG_NAME
+    assert log.exists() and log.read_text() == ""
+
+
+def test_network_access_from_an_example_fails_the_build(tmp_path):
+    # the example swallows the error, yet the build fails: attempts are logged
+    sneaky = ("01_toy", "import socket",
+              "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
+              "except OSError as exc:\n    print('caught', type(exc).__name__)")
+    root = make_toy(tmp_path, {"plot_sneaky": sneaky})
+    result, ran = build_toy(root)
+    assert "plot_sneaky" in ran
+    assert not ok(result)
+    assert "blocked network access during the build" in result.stderr
+    assert "192.0.2.1" in result.stderr
+
+
+def test_guard_allows_loopback_and_refuses_the_internet():
+    import socket
+    offline_guard.install()
+    try:
+        with pytest.raises(offline_guard.NetworkBlockedError, match="example.org"):
+            socket.getaddrinfo("example.org", 80)
+        with pytest.raises(offline_guard.NetworkBlockedError, match="192.0.2.1"):
+            socket.create_connection(("192.0.2.1", 80), timeout=1)
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        client = socket.create_connection(server.getsockname(), timeout=1)
+        client.close()
+        server.close()
+    finally:
+        offline_guard.uninstall()
+
+
+# --- the real site (built once per session by the built_site fixture) ---------------------
+
+GALLERY = ROOT / "gallery"
+
+
+@pytest.mark.site
+def test_site_results_page_lists_every_example_with_measurements(built_site):
+    html = (built_site / "results.html").read_text(encoding="utf-8")
+    examples = sorted(GALLERY.glob("*/plot_*.py"))
+    assert examples
+    missing = [p.stem for p in examples
+               if f'href="auto_examples/{p.parent.name}/{p.stem}.html' not in html]
+    assert not missing, f"results page misses {missing}"
+    for flag in ("未报告任何测量值", "本次构建未执行", "本次构建中未执行", "运行失败"):
+        assert flag not in html, f"results page says {flag}: see results.html"
+
+
+@pytest.mark.site
+def test_site_was_built_offline(built_site):
+    log = built_site / ".doctrees" / offline_guard.LOG_NAME
+    assert log.exists(), "the offline guard did not run in the site build"
+    assert log.read_text() == "", log.read_text()
