@@ -1,9 +1,11 @@
 """The build as a product (issue 9): never stale, offline, a generated results page.
 
-Most tests build a tiny toy project (three examples of a few lines, a four-module toy
+Most tests build a tiny toy project (three examples of a few lines in two folders, a toy
 package) with the real extensions from docs/_ext and the real sphinx-gallery settings
 that matter (parallel workers, reset hook), so they take seconds, not the minutes of the
-real gallery. The last tests inspect the real site built once per session.
+real gallery. Two tests inspect the real site built once per session (results page
+complete, built offline); the last runs the two cheapest real examples twice each and
+compares their numbers exactly (benchmarks/build.py --repeat does that for every example).
 """
 
 from __future__ import annotations
@@ -328,3 +330,36 @@ def test_site_was_built_offline(built_site):
     log = built_site / ".doctrees" / offline_guard.LOG_NAME
     assert log.exists(), "the offline guard did not run in the site build"
     assert log.read_text() == "", log.read_text()
+
+
+# --- determinism of real examples (the benchmark compares all of them; CI runs the cheapest)
+
+COSTS = ROOT / "benchmarks" / "results" / "example_costs.json"
+
+
+def _cheapest_examples(n: int) -> list[Path]:
+    examples = {p.stem: p for p in GALLERY.glob("*/plot_*.py")}
+    costs = json.loads(COSTS.read_text()) if COSTS.exists() else {}
+    known = sorted((c, s) for s, c in costs.items() if s in examples)
+    return [examples[s] for _, s in known[:n]] or sorted(examples.values())[:n]
+
+
+def _run_example(script: Path, results: Path) -> list[tuple]:
+    env = {**os.environ, "SURVEY_RESULTS_DIR": str(results), "MPLBACKEND": "Agg",
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(script)], cwd=script.parent, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = (results / f"{script.stem}.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    timing = ("加速", "用时", "耗时", "速度")
+    return [(r["name"], r["value"], r["passed"]) for r in rows
+            if r["unit"] not in {"s", "秒", "ms"} and not any(w in r["name"] for w in timing)]
+
+
+@pytest.mark.parametrize("script", _cheapest_examples(2), ids=lambda p: p.stem)
+def test_example_reports_the_same_numbers_twice(script, tmp_path):
+    first = _run_example(script, tmp_path / "one")
+    second = _run_example(script, tmp_path / "two")
+    assert first, f"{script.stem} reported no numbers"
+    assert first == second  # exact: fixed seeds, one thread, same machine
