@@ -19,4 +19,4 @@ test: setup
 	$(PY) -m pytest
 
 clean:
-	rm -rf docs/_build docs/auto_examples docs/api/generated docs/sg_execution_times.rst
+	rm -rf docs/_build docs/auto_examples docs/api/generated docs/sg_execution_times.rst docs/results.md

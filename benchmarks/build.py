@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# docs build benchmark — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
              f"machine: {os.cpu_count()} CPU cores, {platform.machine()}, Python "
              f"{platform.python_version()}; load average at start {loadavg()}",
-             f"command: sphinx-build -W --keep-going -b html docs docs/_build/html"
+             "command: sphinx-build -W --keep-going -b html docs docs/_build/html"
              + (f"  (env {env})" if env else "")]
     print("\n".join(lines), flush=True)
 

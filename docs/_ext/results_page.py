@@ -124,15 +124,6 @@ def _folder_title(examples_root: Path, folder: str) -> str:
     return folder or "其他"
 
 
-def _cell(items: list[str]) -> list[str]:
-    if not items:
-        return ["  -"]
-    if len(items) == 1:
-        return [f"  - {items[0]}"]
-    return ["  - " + "\n".join(("- " if i == 0 else "    - ") + it
-                               for i, it in enumerate(items))]
-
-
 def _fmt_value(m: dict) -> str:
     value = m.get("value")
     text = f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
@@ -156,7 +147,7 @@ def render(rows: list[Row], examples_root: Path) -> str:
         "`survey_models.report.report()` 记录它测得的数字、对应的论文论断和目标，以及是否达到；"
         "下表逐个列出这些记录，连同示例的运行时间与峰值内存。点击示例标题可查看完整的代码、输出与图像。",
         "",
-        "用时是示例在构建中的墙钟时间（构建机只有 2 个 CPU 核，且常与其他任务共用，用时会偏大）；"
+        "用时是示例在本次构建中的墙钟时间（构建机有 2 个 CPU 核，两个示例并行运行，用时随机器负载变化）；"
         "峰值内存是运行该示例的工作进程在示例运行期间的最高常驻内存，包含已载入的库以及同一进程"
         "先前运行的示例未归还的内存，因此是一个上界。",
         "",
@@ -174,23 +165,30 @@ def render(rows: list[Row], examples_root: Path) -> str:
     for row in rows:
         folders.setdefault(row.folder, []).append(row)
     for folder, frows in folders.items():
+        # One row per measurement, so a claim, its number, its target and its verdict
+        # sit side by side; the example's link, run time and memory head its first row.
         lines += [f"## {md_escape(_folder_title(examples_root, folder))}", "",
-                  "```{list-table}", ":header-rows: 1", ":widths: 20 26 22 14 8 5 5",
+                  "```{list-table}", ":header-rows: 1", ":widths: 24 34 22 12 8",
                   ":class: survey-results", "",
-                  "* - 示例", "  - 论断", "  - 测得", "  - 目标", "  - 结论", "  - 用时",
-                  "  - 峰值内存"]
+                  "* - 示例", "  - 论断", "  - 测得", "  - 目标", "  - 结论"]
         for row in frows:
-            ms = row.measurements
-            lines += [f"* - {{ref}}`{row.label}`", "", f"    {md_escape(row.verdict)}"]
-            lines += _cell([md_escape(m.get("claim") or "（未给出）") for m in ms])
-            lines += _cell([_fmt_value(m) for m in ms])
-            lines += _cell([md_escape(m.get("target") or "—") for m in ms])
-            if ms:
-                lines += _cell([_VERDICT.get(m.get("passed"), "仅记录") for m in ms])
-            else:
-                lines += _cell([md_escape(row.verdict)])
-            lines.append(f"  - {row.seconds:.1f} s" if row.seconds is not None else "  - —")
-            lines.append(f"  - {row.peak_mib:.0f} MiB" if row.peak_mib is not None else "  - —")
+            cost = " · ".join(part for part in (
+                f"用时 {row.seconds:.1f} s" if row.seconds is not None else "",
+                f"峰值内存 {row.peak_mib:.0f} MiB" if row.peak_mib is not None else "")
+                if part)
+            head = [f"* - {{ref}}`{row.label}`", "", f"    {md_escape(row.verdict)}"]
+            if cost:
+                head += ["", f"    {cost}"]
+            measurements = row.measurements or [None]
+            for i, m in enumerate(measurements):
+                lines += head if i == 0 else ["* - "]
+                if m is None:
+                    lines += ["  - （未报告）", "  - —", "  - —", f"  - {md_escape(row.verdict)}"]
+                    continue
+                lines += [f"  - {md_escape(m.get('claim') or '（未给出）')}",
+                          f"  - {_fmt_value(m)}",
+                          f"  - {md_escape(m.get('target') or '—')}",
+                          f"  - {_VERDICT.get(m.get('passed'), '仅记录')}"]
         lines += ["```", ""]
     return "\n".join(lines)
 

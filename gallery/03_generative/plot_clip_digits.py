@@ -22,7 +22,6 @@ CLIP：中英文描述与手写数字的对比对齐
 # ------------------------------
 # 训练集每张图配 4 条描述，每条从 10 个训练模板里随机选一个；3 个留出模板只用于测试。
 import math
-import time
 
 import matplotlib.pyplot as plt
 import torch

@@ -20,7 +20,6 @@ Frankle 与 Carbin（2019）的彩票假设进一步说，稠密网络里藏着�
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 import torch.nn.functional as F
 

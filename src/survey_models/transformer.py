@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_choice, check_positive_float, check_positive_int, check_probability
-from .attention import MultiHeadAttention, causal_mask
+from .attention import MultiHeadAttention
 
 __all__ = [
     "sinusoidal_positional_encoding",
