@@ -38,6 +38,7 @@ SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "bibtex", ".doctree
 SEARCH_CASES: dict[str, tuple[str, ...]] = {
     # Chinese, typed without spaces (the case Sphinx alone gets wrong)
     "知识蒸馏": ("survey/06-distillation",),
+    "自编码器": ("survey/02-autoencoders",),
     "变分自编码器": ("survey/02-autoencoders",
                      "auto_examples/02_autoencoders/plot_variational_autoencoder"),
     "生成对抗网络": ("survey/03-generative-gan", "auto_examples/03_generative/plot_gan_ring"),
