@@ -8,15 +8,6 @@ import torch
 from survey_models import data, energy
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # small matrices: extra threads only add overhead on a shared machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _random_rbm(n_visible=5, n_hidden=3, seed=0, scale=1.0):
     torch.manual_seed(seed)
     rbm = energy.RBM(n_visible, n_hidden)

@@ -7,15 +7,6 @@ from torch.nn.functional import binary_cross_entropy_with_logits as bce
 from survey_models import data, gan
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny matrices: threads only add overhead on a shared machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_losses_match_their_equations_and_builtins():
     g = torch.Generator().manual_seed(0)
     r, f = torch.randn(50, generator=g), torch.randn(50, generator=g)

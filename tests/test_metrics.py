@@ -6,15 +6,6 @@ import torch
 from survey_models import data, metrics
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # small matrices: extra threads only add overhead on a shared machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def split():
     return data.digits_split(0.3, seed=0)

@@ -179,6 +179,21 @@ class MLPGenerator(nn.Module):
         return self.net(z)
 
 
+def _leaky_relu_trunk(in_dim: int, hidden: int, depth: int, spectral_norm: bool
+                      ) -> tuple[list[nn.Module], Callable[[nn.Module], nn.Module]]:
+    """The discriminators' shared body: ``depth`` × (Linear → LeakyReLU(0.2)), each linear
+    layer spectrally normalised when asked; also returns the wrapper for the head layer."""
+    check_positive_int("hidden", hidden)
+    check_positive_int("depth", depth)
+    sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+    layers: list[nn.Module] = []
+    width = in_dim
+    for _ in range(depth):
+        layers += [sn(nn.Linear(width, hidden)), nn.LeakyReLU(0.2)]
+        width = hidden
+    return layers, sn
+
+
 class MLPDiscriminator(nn.Module):
     """``x: (batch, in_dim)`` → one logit/score per row ``(batch,)``; LeakyReLU layers,
     optionally spectrally normalised (Miyato et al. 2018)."""
@@ -187,15 +202,8 @@ class MLPDiscriminator(nn.Module):
                  spectral_norm: bool = False) -> None:
         super().__init__()
         self.in_dim = check_positive_int("in_dim", in_dim)
-        check_positive_int("hidden", hidden)
-        check_positive_int("depth", depth)
-        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
-        layers: list[nn.Module] = []
-        width = in_dim
-        for _ in range(depth):
-            layers += [sn(nn.Linear(width, hidden)), nn.LeakyReLU(0.2)]
-            width = hidden
-        layers.append(sn(nn.Linear(width, 1)))
+        layers, sn = _leaky_relu_trunk(in_dim, hidden, depth, spectral_norm)
+        layers.append(sn(nn.Linear(hidden, 1)))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -454,14 +462,7 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         self.in_dim = check_positive_int("in_dim", in_dim)
         self.n_classes = check_positive_int("n_classes", n_classes)
-        check_positive_int("hidden", hidden)
-        check_positive_int("depth", depth)
-        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
-        layers: list[nn.Module] = []
-        width = in_dim
-        for _ in range(depth):
-            layers += [sn(nn.Linear(width, hidden)), nn.LeakyReLU(0.2)]
-            width = hidden
+        layers, sn = _leaky_relu_trunk(in_dim, hidden, depth, spectral_norm)
         self.phi = nn.Sequential(*layers)
         self.psi = sn(nn.Linear(hidden, 1))
         self.embed = sn(nn.Embedding(n_classes, hidden))
