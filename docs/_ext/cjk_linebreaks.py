@@ -48,6 +48,27 @@ class JoinCJKLines(SphinxPostTransform):
             joined = join_cjk_lines(text)
             if joined != text:
                 parent.replace(node, nodes.Text(joined))
+        for ref in list(self.document.findall(nodes.reference)):
+            _tighten_around(ref)
+
+
+def _tighten_around(ref: nodes.Element) -> None:
+    """Drop a space typed between Chinese text and a link whose text is Chinese
+    (``示例 {ref}`...``` renders as "示例 自编码器的三种结构"); Chinese takes no space there."""
+    parent, label = ref.parent, ref.astext()
+    if parent is None or not label:
+        return
+    index = next(i for i, child in enumerate(parent.children) if child is ref)
+    if index > 0 and _IS_CJK.match(label[0]):
+        before = parent[index - 1]
+        text = str(before)
+        if isinstance(before, nodes.Text) and re.search(rf"[{_CJK}] +$", text):
+            parent.replace(before, nodes.Text(text.rstrip(" ")))
+    if index + 1 < len(parent) and _IS_CJK.match(label[-1]):
+        after = parent[index + 1]
+        text = str(after)
+        if isinstance(after, nodes.Text) and re.match(rf" +[{_CJK}]", text):
+            parent.replace(after, nodes.Text(text.lstrip(" ")))
 
 
 def setup(app):
