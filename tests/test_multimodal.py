@@ -164,3 +164,13 @@ def test_bad_arguments_raise_named_errors():
     with pytest.raises(ValueError, match="repeats"):
         caption_pairs(torch.rand(3, 64), torch.zeros(3, dtype=torch.long),
                       CharTokenizer(["a"]), TRAIN_TEMPLATES, repeats=0)
+
+
+def test_encode_refuses_to_cut_a_caption_silently():
+    from survey_models.multimodal import CharTokenizer
+
+    tok = CharTokenizer(["abc"])
+    with pytest.raises(ValueError, match="texts"):
+        tok.encode(["abcabc"], 4)
+    cut = tok.encode(["abcabc"], 4, truncate=True)
+    assert cut.shape == (1, 4) and torch.equal(cut, tok.encode(["abca"], 4))

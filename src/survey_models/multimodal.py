@@ -61,7 +61,7 @@ def digit_caption(label: int, template: str) -> str:
 class CharTokenizer:
     """Character-level tokenizer: id 0 is padding, id 1 is an unknown character.
 
-    Built from a corpus of strings; :meth:`encode` pads or truncates to ``length``.
+    Built from a corpus of strings; :meth:`encode` pads to ``length`` (and truncates only when asked).
     """
 
     PAD, UNK = 0, 1
@@ -79,11 +79,20 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.itos)
 
-    def encode(self, texts: Sequence[str], length: int) -> torch.Tensor:
-        """``(len(texts), length)`` int64 ids, padded with 0; unknown characters map to 1."""
+    def encode(self, texts: Sequence[str], length: int, truncate: bool = False) -> torch.Tensor:
+        """``(len(texts), length)`` int64 ids, padded with 0; unknown characters map to 1.
+
+        A text longer than ``length`` raises ValueError unless ``truncate`` is set: a cut
+        caption ("a photo of the number se") silently loses the very word that matters.
+        """
         length = check_positive_int("length", length)
         if isinstance(texts, str):
             raise TypeError("texts must be a sequence of strings, not one string")
+        if not truncate:
+            too_long = [s for s in texts if len(s) > length]
+            if too_long:
+                raise ValueError(f"texts: {too_long[0]!r} has {len(too_long[0])} characters, "
+                                 f"more than length={length}; pass truncate=True to cut")
         out = torch.zeros(len(texts), length, dtype=torch.long)
         for i, s in enumerate(texts):
             ids = [self.stoi.get(c, self.UNK) for c in s[:length]]
