@@ -70,3 +70,10 @@ def test_swiss_roll_shape_and_scale():
     assert torch.equal(x, data.swiss_roll_2d(3000, noise=0.0, seed=0))
     with pytest.raises(ValueError, match="noise"):
         data.swiss_roll_2d(10, noise=-1.0)
+
+
+def test_binarize_thresholds_and_checks_its_argument():
+    x = torch.tensor([[0.0, 0.5, 0.51, 1.0]])
+    assert torch.equal(data.binarize(x), torch.tensor([[0.0, 0.0, 1.0, 1.0]]))
+    with pytest.raises(ValueError, match="threshold"):
+        data.binarize(x, threshold=1.5)

@@ -32,8 +32,8 @@ from survey_models.report import report
 torch.set_num_threads(1)
 use_style()
 split = data.digits_split(test_fraction=0.3, seed=0)
-x_train = (split.x_train > 0.5).float()
-x_test = (split.x_test > 0.5).float()
+x_train = data.binarize(split.x_train)
+x_test = data.binarize(split.x_test)
 
 train.set_seed(0)
 model = VariationalAutoencoder(n_input=64, n_hidden=128, n_latent=2)

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_positive_int, check_tensor
+from .scaling import MLP
 from .transformer import TransformerBlock
 
 __all__ = [
@@ -128,17 +129,12 @@ class MLPClassifier(nn.Module):
                  ) -> None:
         super().__init__()
         self.side = check_positive_int("side", side)
-        check_positive_int("n_classes", n_classes)
-        widths = [side * side, *hidden]
-        layers: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        layers.append(nn.Linear(widths[-1], n_classes))
-        self.net = nn.Sequential(*layers)
+        # the package's one ReLU perceptron, applied to the flattened pixels
+        self.mlp = MLP(side * side, hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=4, last_dim=self.side, floating=True)
-        return self.net(x)
+        return self.mlp(x.flatten(start_dim=1))
 
 
 class PatchAttentionClassifier(nn.Module):

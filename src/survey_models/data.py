@@ -63,6 +63,12 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Split:
     return Split(x[tr], y[tr], x[te], y[te])
 
 
+def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Pixels above ``threshold`` become 1.0, the rest 0.0 (for Bernoulli models: RBM, VAE)."""
+    threshold = check_probability("threshold", threshold)
+    return (x > threshold).float()
+
+
 def mask_pixels(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None
                 ) -> torch.Tensor:
     """Set a random ``fraction`` of each row's entries to zero (masking noise)."""
