@@ -363,3 +363,95 @@ def test_example_reports_the_same_numbers_twice(script, tmp_path):
     second = _run_example(script, tmp_path / "two")
     assert first, f"{script.stem} reported no numbers"
     assert first == second  # exact: fixed seeds, one thread, same machine
+
+
+# --- failure paths (issue 12): a failed run stays stale, records are checked, workers die --
+
+def _runs(root: Path) -> list[str]:
+    return (root / "runs.log").read_text().split()
+
+
+def test_failed_example_runs_once_and_reruns_after_it_is_reverted(tmp_path):
+    root = make_toy(tmp_path)
+    result, _ = build_toy(root)
+    assert ok(result), show(result)
+    script = root / "gallery" / "01_toy" / "plot_beta.py"
+    good = script.read_text()
+    script.write_text(good + "raise RuntimeError('broken on purpose')\n")
+    result, _ = build_toy(root)
+    assert not ok(result) and "broken on purpose" in show(result)
+    assert _runs(root) == ["plot_beta"]  # once: not again by sphinx-gallery's own pass
+    assert not (root / "results" / "plot_beta.run.json").exists()
+    assert "运行失败" in (root / "docs" / "results.md").read_text()
+
+    script.write_text(good)  # the author reverts: the md5 of the last passing run matches
+    result, _ = build_toy(root)
+    assert ok(result), show(result)
+    assert _runs(root) == ["plot_beta"]
+    page = (root / "docs/_build/html/auto_examples/01_toy/plot_beta.html").read_text()
+    assert "broken on purpose" not in page and "beta value = 3" in page
+    assert "运行失败" not in (root / "docs" / "results.md").read_text()
+
+
+@pytest.mark.parametrize("damage", ["truncated numbers", "numbers deleted",
+                                    "run record truncated", "run record without a field"])
+def test_damaged_records_make_the_example_rerun(tmp_path, damage):
+    root = make_toy(tmp_path)
+    result, _ = build_toy(root)
+    assert ok(result), show(result)
+    numbers, run = root / "results" / "plot_alpha.jsonl", root / "results" / "plot_alpha.run.json"
+    if damage == "truncated numbers":
+        numbers.write_text(numbers.read_text()[:25])
+    elif damage == "numbers deleted":
+        numbers.unlink()
+    elif damage == "run record truncated":
+        run.write_text(run.read_text()[:20])
+    else:
+        record = json.loads(run.read_text())
+        del record["peak_rss_mib"]
+        run.write_text(json.dumps(record))
+    result, ran = build_toy(root)
+    assert ok(result), show(result)
+    assert ran == {"plot_alpha"}
+    assert "alpha value = 2 u" in (root / "docs" / "results.md").read_text()
+    assert gf.record_problem("plot_alpha", root / "results") is None
+
+
+def test_a_killed_build_takes_its_workers_with_it(tmp_path):
+    import signal
+    import time
+
+    body = ('import time\nwith open(os.environ["TOY_RUN_LOG"], "a") as fh:\n'
+            '    fh.write(f"pid={os.getpid()}\\n")\ntime.sleep(60)\n'
+            'with open(os.environ["TOY_RUN_LOG"], "a") as fh:\n    fh.write("woke\\n")\n')
+    root = make_toy(tmp_path, {"plot_sleep_a": ("03_sleep", "", body),
+                               "plot_sleep_b": ("03_sleep", "", body)})
+    log = root / "runs.log"
+    log.write_text("")
+    env = {**os.environ, "SURVEY_RESULTS_DIR": str(root / "results"), "TOY_RUN_LOG": str(log)}
+    env.pop("SURVEY_OFFLINE_BUILD", None)
+    build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "html", str(root / "docs"),
+                              str(root / "docs" / "_build" / "html")], cwd=root, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while log.read_text().count("pid=") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pids = [int(w[4:]) for w in log.read_text().split() if w.startswith("pid=")]
+        assert len(pids) == 2 and build.pid not in pids, log.read_text()
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids), "pool workers outlived the killed build"
+    assert "woke" not in log.read_text()

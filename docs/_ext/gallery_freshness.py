@@ -35,6 +35,7 @@ import importlib.util
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,10 +277,38 @@ def stale_reasons(example: Example, deps: dict[str, str]) -> list[str]:
                if name in old and old[name] != deps[name]]
     reasons += [f"now uses {name}" for name in sorted(set(deps) - set(old))]
     reasons += [f"no longer uses {name}" for name in sorted(set(old) - set(deps))]
-    record = run_record_file(example.stem)
-    if not reasons and record is not None and not record.exists():
-        reasons.append(f"its recorded results are missing from {record.parent}")
+    if not reasons and results_dir() is not None:
+        problem = record_problem(example.stem)
+        if problem:
+            reasons.append(problem)
     return reasons
+
+
+RUN_FIELDS = ("seconds", "cpu_seconds", "peak_rss_mib", "measurements")
+
+
+def record_problem(stem: str, directory: Path | None = None) -> str | None:
+    """What is wrong with an example's records of its last run, or ``None``.
+
+    A run leaves ``<stem>.run.json`` (with the count of numbers it reported) and, when it
+    reported any, ``<stem>.jsonl``; a missing, truncated or corrupt file, or a count that
+    disagrees, means the page may show numbers the records do not hold.
+    """
+    directory = directory or results_dir()
+    run = _read_json(directory / f"{stem}.run.json")
+    if not isinstance(run, dict) or any(f not in run for f in RUN_FIELDS):
+        return f"its run record in {directory} is missing or incomplete"
+    path = directory / f"{stem}.jsonl"
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()] if path.exists() else []
+        records = [json.loads(line) for line in lines]
+    except (OSError, ValueError):
+        return f"its recorded numbers ({path.name}) are unreadable"
+    if len(records) != run["measurements"] or not all(isinstance(r, dict) for r in records):
+        return (f"its run reported {run['measurements']} number(s) but {path.name} "
+                f"holds {len(records)}")
+    return None
 
 
 # --- Sphinx hooks -----------------------------------------------------------------------------
@@ -329,6 +358,27 @@ def invalidate_stale_examples(app) -> None:
     if skipped:
         log.info(f"[freshness] {len(skipped)} example(s) are stale but not executed in this "
                  f"build (filename_pattern): {', '.join(skipped)}")
+
+
+def forget_failed_runs(app) -> None:
+    """``builder-inited``, after sphinx-gallery: a failed example stays stale.
+
+    sphinx-gallery writes an example's md5 only when it passes, but the md5 of its last
+    passing run stays on disk: once the author reverts the example, that md5 matches again
+    and the page with the traceback would be kept. Deleting the md5 and the records of
+    every example that failed in this build makes the next build run it again.
+    """
+    gallery_conf = app.config.sphinx_gallery_conf
+    failing = {os.path.normpath(path) for path in gallery_conf.get("failing_examples", {})}
+    directory = results_dir()
+    for example in gallery_examples(Path(app.srcdir), gallery_conf):
+        if os.path.normpath(example.source) not in failing:
+            continue
+        example.md5_file.unlink(missing_ok=True)
+        if directory is not None:
+            for suffix in (".run.json", ".jsonl"):
+                (directory / f"{example.stem}{suffix}").unlink(missing_ok=True)
+        _logger().info(f"[freshness] {example.stem} failed; it reruns next build")
 
 
 def recheck_after_build(app, exception) -> None:
@@ -391,13 +441,15 @@ def record_run(gallery_conf: dict, fname: str | None, when: str) -> None:
     import offline_guard
 
     offline_guard.install_if_requested()
+    _die_with_parent()
     if fname is None:
         return
     stem = Path(fname).stem
     record = run_record_file(stem)
     if when == "before":
-        if record is not None:
+        if record is not None:  # a rerun replaces, never appends to, the records
             record.unlink(missing_ok=True)
+            record.with_name(f"{stem}.jsonl").unlink(missing_ok=True)
         _started[stem] = time.perf_counter()
         _started[stem + "/cpu"] = time.process_time()
         _started[stem + "/reset"] = float(_reset_peak_rss())
@@ -407,16 +459,45 @@ def record_run(gallery_conf: dict, fname: str | None, when: str) -> None:
     elapsed = time.perf_counter() - _started.pop(stem)
     cpu = time.process_time() - _started.pop(stem + "/cpu", time.process_time())
     per_example = bool(_started.pop(stem + "/reset", 0.0))
+    numbers = record.with_name(f"{stem}.jsonl")
+    reported = (sum(1 for line in numbers.read_text(encoding="utf-8").splitlines()
+                    if line.strip()) if numbers.exists() else 0)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({
         "example": stem, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3),
-        "peak_rss_mib": round(_peak_rss_mib(), 1),
+        "peak_rss_mib": round(_peak_rss_mib(), 1), "measurements": reported,
         "peak_is_per_example": per_example, "pid": os.getpid()}) + "\n", encoding="utf-8")
+
+
+_watching_parent = False
+
+
+def _die_with_parent() -> None:
+    """End this process when the one that started it dies (a killed ``sphinx-build``).
+
+    The examples run in pool workers; when the build is killed (SIGKILL leaves it no
+    chance to stop them) the workers are handed to another parent and would go on
+    running examples and writing pages. A daemon thread notices and exits at once.
+    """
+    global _watching_parent
+    if _watching_parent:
+        return
+    _watching_parent = True
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="survey-die-with-build", daemon=True).start()
 
 
 def setup(app):
     app.add_config_value("survey_freshness_packages", ["survey_models"], "")
     # Priority < 500: before sphinx-gallery's generate_gallery_rst runs the examples.
     app.connect("builder-inited", invalidate_stale_examples, priority=400)
+    # Priority > 500: after sphinx-gallery has run the examples and noted the failures.
+    app.connect("builder-inited", forget_failed_runs, priority=600)
     app.connect("build-finished", recheck_after_build)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,8 +12,8 @@ run in this checkout, the CPU time ``benchmarks/build.py`` measured, recorded in
 ``benchmarks/results/example_costs.json``; examples with neither go first). Each run writes exactly what sphinx-gallery's own run would (page, images,
 md5, cached cost and backreferences), so when sphinx-gallery then walks the folders it
 finds every example current and only assembles the index pages. An example that fails
-here has no md5 and is run again by sphinx-gallery itself, which reports the failure as
-usual. When no example is left to run, sphinx-gallery's own pass is made serial: it only
+here is entered in sphinx-gallery's list of failing examples (which fails the build at
+its end) and is not run a second time. When no example is left to run, sphinx-gallery's own pass is made serial: it only
 assembles pages from its caches, and its parallel mode would start worker processes (each
 importing PyTorch) to do so.
 """
@@ -21,6 +21,7 @@ importing PyTorch) to do so.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -100,20 +101,29 @@ def run_pending_examples(app) -> None:
         delayed(generate_file_rst)(ex.source.name, str(ex.target.parent),
                                    str(ex.source.parent), gallery_conf)
         for ex in todo)
+    from sphinx_gallery.utils import get_md5sum
+
     failed = []
     try:
         for example, (_, _, (seconds, _), out_vars) in zip(todo, results):
             ok = "passing" in out_vars
             if not ok:
+                # Run once, not twice: sphinx-gallery's own pass would run it again for
+                # want of an md5. Record the failure where sphinx-gallery reports it at
+                # the end of the build, and mark the page current for this build only:
+                # gallery_freshness.forget_failed_runs deletes the md5 again afterwards.
                 failed.append(example.stem)
+                gallery_conf["failing_examples"][os.path.normpath(example.source)] = (
+                    out_vars.get("formatted_exception", "(no traceback)"))
+                example.md5_file.write_text(get_md5sum(example.target, mode="t"))
             log.info(f"[scheduler] {example.folder}/{example.source.name}: "
-                     + (f"{seconds:.1f} s" if ok else "failed; sphinx-gallery reruns it"))
+                     + (f"{seconds:.1f} s" if ok else "failed"))
     except Exception as exc:  # noqa: BLE001 - whatever did not finish, sphinx-gallery runs
         log.info(f"[scheduler] pool stopped ({type(exc).__name__}: {exc}); sphinx-gallery "
                  "runs the examples that did not finish")
     log.info(f"[scheduler] {len(todo) - len(failed)} example(s) ran in "
              f"{time.perf_counter() - start:.1f} s")
-    if not failed and not pending_examples(Path(app.srcdir), gallery_conf):
+    if not pending_examples(Path(app.srcdir), gallery_conf):
         gallery_conf["parallel"] = False  # everything is current: see above
 
 

@@ -43,7 +43,7 @@ class Row:
 
     example: gf.Example
     folder: str
-    status: str                     # "ok", "no-report", "failed", "not-run"
+    status: str                     # "ok", "no-report", "failed", "not-run", "corrupt"
     measurements: list[dict] = field(default_factory=list)
     seconds: float | None = None
     peak_mib: float | None = None
@@ -59,6 +59,8 @@ class Row:
             return "运行失败"
         if self.status == "not-run":
             return "本次构建未执行"
+        if self.status == "corrupt":
+            return "⚠ 记录不完整，下次构建重新运行"
         if self.status == "no-report":
             return "⚠ 未报告任何测量值"
         failed = sum(m.get("passed") is False for m in self.measurements)
@@ -101,6 +103,8 @@ def collect_rows(srcdir: Path, gallery_conf: dict, results: Path | None) -> list
         measurements = _read_jsonl(results / f"{example.stem}.jsonl") if results else []
         if os.path.normpath(example.source) in failing:
             status = "failed"
+        elif (run or measurements) and gf.record_problem(example.stem, results):
+            status = "corrupt"  # what the files hold is not what the run reported
         elif measurements:
             status = "ok"
         elif run:
@@ -137,7 +141,7 @@ def render(rows: list[Row], examples_root: Path) -> str:
     n_pass = sum(m.get("passed") is True for r in rows for m in r.measurements)
     n_fail = sum(m.get("passed") is False for r in rows for m in r.measurements)
     silent = [r for r in rows if r.status == "no-report"]
-    not_run = [r for r in rows if r.status in ("not-run", "failed")]
+    not_run = [r for r in rows if r.status in ("not-run", "failed", "corrupt")]
     lines = [
         "<!-- 本页由 docs/_ext/results_page.py 在每次构建时生成，请勿手工编辑。 -->",
         "",
@@ -159,7 +163,7 @@ def render(rows: list[Row], examples_root: Path) -> str:
         lines += ["未报告任何测量值的示例：" + "、".join(f"`{r.example.stem}`" for r in silent)
                   + "。", ""]
     if not_run:
-        lines += ["本次构建中未执行或运行失败的示例：" +
+        lines += ["本次构建中未执行、运行失败或记录不完整的示例：" +
                   "、".join(f"`{r.example.stem}`" for r in not_run) + "。", ""]
     folders: dict[str, list[Row]] = {}
     for row in rows:

@@ -66,17 +66,9 @@ def reset_for_example(gallery_conf: dict, fname: str, when: str | None = None) -
     font; this hook restores the project style, seeds PyTorch and pins the thread count
     (two examples run side by side on two cores, so one thread each is fastest).
     """
-    import os
-
     import matplotlib.pyplot as plt
 
-    from .report import RESULTS_DIR_ENV
-
     plt.close("all")
-    results_dir = os.environ.get(RESULTS_DIR_ENV)
-    if when == "before" and results_dir:
-        # A rerun replaces, never appends to, the example's recorded numbers.
-        Path(results_dir, Path(fname).stem + ".jsonl").unlink(missing_ok=True)
     matplotlib.rcdefaults()
     use_style()
     torch.manual_seed(0)

@@ -16,9 +16,6 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 RESULTS_DIR_ENV = "SURVEY_RESULTS_DIR"
 
 
@@ -63,6 +60,8 @@ def _verdict(passed: object) -> bool | None:
     # as "no" is truthy and would record a pass, so anything else is refused.
     if passed is None or isinstance(passed, bool):
         return passed
+    import numpy as np  # here, not at the top: recording a number needs neither library
+    import torch
     if isinstance(passed, np.bool_):
         return bool(passed)
     if isinstance(passed, torch.Tensor) and passed.dtype == torch.bool and passed.numel() == 1:
