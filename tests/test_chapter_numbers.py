@@ -76,7 +76,7 @@ def typed_numbers(unit: str) -> list[str]:
     if not MEASURING.search(unit):
         return []
     found = []
-    for clause in re.split(r"[，、：:]", unit):
+    for clause in re.split(r"[，、：]", unit):
         if CITE.search(clause) or "目标" in clause:
             continue  # a number quoted from the paper cited here, or a target set beforehand
         found += TYPED.findall(ROLE.sub(" ", re.sub(r"`[^`]*`", " ", clause)))
@@ -148,3 +148,47 @@ def test_no_recorded_value_is_typed_into_a_chapter(built_site):
                 if number in renderings and len(number.replace(".", "")) >= 3:
                     hits.append(f"{chapter.name}:{line}: {number} in {unit.strip()[:100]}")
     assert not hits, "recorded values typed by hand:\n" + "\n".join(hits)
+
+
+def _records(built_site: Path, stem: str) -> list[dict]:
+    path = built_site.parent / "results" / f"{stem}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+@pytest.mark.site
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_numbers_are_the_ones_its_examples_printed(built_site, chapter):
+    """Each inserted number is on the chapter's page, and the example page of the same
+    build prints the value it came from (the chapter and the example cannot disagree)."""
+    import sys
+
+    from bs4 import BeautifulSoup
+
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    import measured_numbers
+
+    page = built_site / "survey" / f"{chapter.stem}.html"
+    text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text()
+    problems = []
+    for target in MEASURE.findall(chapter.read_text(encoding="utf-8")):
+        stem, _, rest = target.partition("/")
+        key, _, spec = rest.partition(":")
+        record = next(r for r in _records(built_site, stem) if r.get("key") == key)
+        if spec == "verdict":
+            continue
+        shown = measured_numbers.format_value(record["value"], spec or None)
+        if shown not in text:
+            problems.append(f"{target}: {shown!r} not on {page.name}")
+        example_pages = list((built_site / "auto_examples").glob(f"*/{stem}.html"))
+        printed = f"{record['name']} = {record['value']:.4g}"
+        if not any(printed in p.read_text(encoding="utf-8") for p in example_pages):
+            problems.append(f"{target}: the example page does not print {printed!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.site
+def test_example_pages_show_no_return_value_of_report(built_site):
+    shown = [p.name for p in (built_site / "auto_examples").glob("*/plot_*.html")
+             if "Measurement(example=" in p.read_text(encoding="utf-8")]
+    assert not shown
