@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ._checks import check_positive_int, check_probability, check_tensor
+from ._checks import check_module, check_positive_int, check_probability, check_tensor
 
 __all__ = ["prunable_weights", "global_magnitude_masks", "apply_masks", "remove_masks",
            "sparsity", "fake_quantize", "quantization_step", "fake_quantize_model",
@@ -42,8 +42,7 @@ __all__ = ["prunable_weights", "global_magnitude_masks", "apply_masks", "remove_
 def prunable_weights(model: nn.Module) -> dict[str, nn.Linear]:
     """The :class:`torch.nn.Linear` layers of ``model`` by name (their weights are pruned;
     biases are few and kept)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module("model", model)
     layers = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear)}
     if not layers:
         raise ValueError("model has no nn.Linear layers to prune")
@@ -97,11 +96,15 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
     Applying new masks replaces old ones.
     """
     layers = prunable_weights(model)
+    if not isinstance(masks, dict):
+        raise TypeError(f"masks must be a dict of layer name -> tensor, got "
+                        f"{type(masks).__name__}")
     unknown = set(masks) - set(layers)
     if unknown:
         raise ValueError(f"masks names layers not in the model: {sorted(unknown)}")
     for name, mask in masks.items():
         layer = layers[name]
+        check_tensor(f"masks[{name!r}]", mask)
         if mask.shape != layer.weight.shape:
             raise ValueError(f"masks[{name!r}] must have shape {tuple(layer.weight.shape)}, "
                              f"got {tuple(mask.shape)}")
@@ -146,8 +149,9 @@ def quantization_step(w: torch.Tensor, bits: int, per_channel: bool = False) -> 
         amax = w.detach().abs().flatten(1).amax(1).view(-1, *([1] * (w.dim() - 1)))
     else:
         amax = w.detach().abs().max()
-    # An all-zero tensor gets step 1 (any step reproduces it exactly).
-    return torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
+    # An all-zero tensor gets step 1 (any step reproduces it exactly); a NaN or infinite
+    # maximum gives a NaN or infinite step, so the damage shows instead of being rounded.
+    return torch.where(amax == 0, torch.ones_like(amax), amax / qmax)
 
 
 def fake_quantize(w: torch.Tensor, bits: int, per_channel: bool = False) -> torch.Tensor:
@@ -182,10 +186,17 @@ class Int8Linear(nn.Module):
     def __init__(self, q_weight: torch.Tensor, scale: torch.Tensor,
                  bias: torch.Tensor | None) -> None:
         super().__init__()
-        if q_weight.dtype != torch.int8 or q_weight.dim() != 2:
+        if not isinstance(q_weight, torch.Tensor) or q_weight.dtype != torch.int8 \
+                or q_weight.dim() != 2:
             raise TypeError("q_weight must be a 2-D int8 tensor")
         self.in_features = q_weight.shape[1]
         self.out_features = q_weight.shape[0]
+        for name, t in (("scale", scale), ("bias", bias)):
+            if name == "scale" or t is not None:
+                check_tensor(name, t, floating=True)
+                if t.numel() != self.out_features:
+                    raise ValueError(f"{name} must have out_features = {self.out_features} "
+                                     f"entries, got shape {tuple(t.shape)}")
         self.register_buffer("q_weight", q_weight)
         self.register_buffer("scale", scale.reshape(-1).float())     # Δ_w per output row
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
@@ -206,6 +217,9 @@ class Int8Linear(nn.Module):
         q_x = torch.clamp(torch.round(x / x_step), -127, 127).to(torch.int32)
         acc = q_x @ self.q_weight.to(torch.int32).T                         # int32 sums
         y = acc.float() * x_step * self.scale
+        # A row with NaN or infinity has a non-finite step: give NaN, as nn.Linear would,
+        # not the integer cast of NaN (without a device synchronisation).
+        y = y.masked_fill(~torch.isfinite(x_step), float("nan"))
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
@@ -231,6 +245,7 @@ def quantize_int8(model: nn.Module) -> nn.Module:
 
 def state_dict_bytes(model: nn.Module) -> int:
     """Size in bytes of ``model``'s state dict serialised by :func:`torch.save`."""
+    check_module("model", model)
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     return buf.getbuffer().nbytes

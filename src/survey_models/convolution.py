@@ -24,7 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import (check_choice, check_index_tensor, check_module, check_nonnegative_int,
+                      check_positive_int, check_tensor)
 from .scaling import MLP
 from .transformer import TransformerBlock
 
@@ -69,6 +70,7 @@ def place_on_canvas(images: torch.Tensor, canvas: int, offsets: torch.Tensor) ->
     if not isinstance(offsets, torch.Tensor) or offsets.shape != (n, 2):
         raise ValueError(f"offsets must be a ({n}, 2) tensor, got "
                          f"{getattr(offsets, 'shape', type(offsets).__name__)}")
+    check_index_tensor("offsets", offsets)
     if int(offsets.min()) < 0 or int(offsets.max()) > canvas - side:
         raise ValueError(f"offsets must lie in [0, {canvas - side}], got range "
                          f"[{int(offsets.min())}, {int(offsets.max())}]")
@@ -76,6 +78,15 @@ def place_on_canvas(images: torch.Tensor, canvas: int, offsets: torch.Tensor) ->
     for i, (r, c) in enumerate(offsets.tolist()):
         out[i, 0, r:r + side, c:c + side] = images[i]
     return out
+
+
+def _check_image(name: str, x: object, side: int) -> torch.Tensor:
+    check_tensor(name, x, ndim=4, floating=True)
+    assert isinstance(x, torch.Tensor)
+    if x.shape[1:] != (1, side, side):
+        raise ValueError(f"{name} must have shape (batch, 1, {side}, {side}), got "
+                         f"{tuple(x.shape)}")
+    return x
 
 
 class SmallCNN(nn.Module):
@@ -96,22 +107,27 @@ class SmallCNN(nn.Module):
                  pool_every: int = 1) -> None:
         super().__init__()
         check_positive_int("n_classes", n_classes)
-        if not channels or not all(isinstance(c, int) and c > 0 for c in channels):
+        if not isinstance(channels, (tuple, list)) or not channels or not all(
+                isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels):
             raise ValueError(f"channels must be a non-empty tuple of positive ints, got {channels}")
-        if not isinstance(pool_every, int) or pool_every < 0:
-            raise ValueError(f"pool_every must be a non-negative int, got {pool_every}")
+        check_nonnegative_int("pool_every", pool_every)
         layers: list[nn.Module] = []
         c_in = 1
+        self.min_side = 1      # the smallest input side every pooling can still halve
         for i, c in enumerate(channels, start=1):
             layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.ReLU()]
             if pool_every and i % pool_every == 0 and i < len(channels):
                 layers.append(nn.MaxPool2d(2))
+                self.min_side *= 2
             c_in = c
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(c_in, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=4, floating=True)
+        if x.shape[1] != 1 or min(x.shape[2:]) < self.min_side:
+            raise ValueError(f"x must have shape (batch, 1, H, W) with H, W >= {self.min_side}, "
+                             f"got {tuple(x.shape)}")
         h = self.features(x)
         return self.head(h.amax(dim=(2, 3)))          # global max pooling
 
@@ -133,7 +149,7 @@ class MLPClassifier(nn.Module):
         self.mlp = MLP(side * side, hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, ndim=4, last_dim=self.side, floating=True)
+        _check_image("x", x, self.side)
         return self.mlp(x.flatten(start_dim=1))
 
 
@@ -162,6 +178,8 @@ class PatchAttentionClassifier(nn.Module):
         if side % patch != 0:
             raise ValueError(f"side ({side}) must be divisible by patch ({patch})")
         check_positive_int("n_classes", n_classes)
+        check_positive_int("d_model", d_model)
+        check_positive_int("n_layer", n_layer)
         self.positional = check_choice("positional", positional, ("learned", "none"))
         n_patches = (side // patch) ** 2
         # kernel = stride = patch: each patch is flattened and multiplied by one shared matrix
@@ -175,7 +193,7 @@ class PatchAttentionClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor, return_attention: bool = False
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        check_tensor("x", x, ndim=4, last_dim=self.side, floating=True)
+        _check_image("x", x, self.side)
         h = self.embed(x).flatten(2).transpose(1, 2)        # (B, n_patches, d_model)
         if self.position is not None:
             h = h + self.position
@@ -190,14 +208,31 @@ class PatchAttentionClassifier(nn.Module):
         return (logits, maps) if return_attention else logits
 
 
+def _check_labels(x: object, y: object) -> None:
+    check_tensor("x", x)
+    check_tensor("y", y, ndim=1)
+    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+    if y.dtype != torch.long:
+        raise TypeError(f"y must be an int64 tensor of class labels, got dtype {y.dtype}")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have one label per row of x ({x.shape[0]},), got "
+                         f"{tuple(y.shape)}")
+
+
 def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of ``model(x)`` against integer labels ``y`` (a ``loss_fn`` for ``fit``)."""
+    _check_labels(x, y)
     return nn.functional.cross_entropy(model(x), y)
 
 
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y`` (in evaluation mode)."""
+    check_module("model", model)
+    _check_labels(x, y)
+    if len(x) == 0:
+        raise ValueError("x must have at least one example")
+    check_positive_int("batch_size", batch_size)
     was = model.training
     model.eval()
     correct = 0
@@ -213,6 +248,7 @@ def stacked_convolutions(n_layers: int, kernel_size: int = 3, channels: int = 1,
     check_positive_int("n_layers", n_layers)
     check_positive_int("kernel_size", kernel_size)
     check_positive_int("channels", channels)
+    check_choice("padding_mode", padding_mode, ("zeros", "reflect", "replicate", "circular"))
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
     act = {"tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}[
@@ -234,7 +270,10 @@ def receptive_field_from_gradient(model: nn.Module, side: int, in_channels: int 
     of the rows and columns where the gradient is non-zero, and the ``(side, side)``
     gradient magnitude (summed over input channels).
     """
+    if not callable(model):
+        raise TypeError(f"model must be callable (an nn.Module), got {type(model).__name__}")
     side = check_positive_int("side", side)
+    check_positive_int("in_channels", in_channels)
     x = torch.randn(1, in_channels, side, side, generator=torch.Generator().manual_seed(0),
                     requires_grad=True)
     out = model(x)
@@ -249,9 +288,14 @@ def receptive_field_from_gradient(model: nn.Module, side: int, in_channels: int 
 
 def dense_parameters(n_in: int, n_out: int) -> int:
     """Weights and biases of a dense layer from ``n_in`` to ``n_out`` units."""
+    check_positive_int("n_in", n_in)
+    check_positive_int("n_out", n_out)
     return n_in * n_out + n_out
 
 
 def conv_parameters(c_in: int, c_out: int, kernel_size: int) -> int:
     """Weights and biases of a ``kernel_size×kernel_size`` convolution, independent of image size."""
+    check_positive_int("c_in", c_in)
+    check_positive_int("c_out", c_out)
+    check_positive_int("kernel_size", kernel_size)
     return c_in * c_out * kernel_size * kernel_size + c_out

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import check_nonnegative_float, check_positive_int, check_probability
+from ._checks import (check_finite_float, check_nonnegative_float, check_positive_int,
+                      check_probability, check_seed, check_tensor)
 
 DIGIT_SIDE = 8
 DIGIT_PIXELS = DIGIT_SIDE * DIGIT_SIDE
@@ -47,6 +48,7 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Split:
     permutation comes from NumPy's PCG64 generator, not from global state.
     """
     test_fraction = check_probability("test_fraction", test_fraction, open_interval=True)
+    seed = check_seed(seed)
     x, y = load_digits()
     rng = np.random.default_rng(seed)
     test_idx: list[np.ndarray] = []
@@ -56,6 +58,10 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Split:
         idx = np.flatnonzero(labels == c)
         idx = rng.permutation(idx)
         n_test = int(round(test_fraction * len(idx)))
+        if not 0 < n_test < len(idx):
+            part = "test" if n_test == 0 else "training"
+            raise ValueError(f"test_fraction={test_fraction} leaves no {part} example of "
+                             f"digit {c} ({len(idx)} images)")
         test_idx.append(idx[:n_test])
         train_idx.append(idx[n_test:])
     tr = np.sort(np.concatenate(train_idx))
@@ -65,16 +71,23 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Split:
 
 def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """Pixels above ``threshold`` become 1.0, the rest 0.0 (for Bernoulli models: RBM, VAE)."""
+    check_tensor("x", x)
     threshold = check_probability("threshold", threshold)
     return (x > threshold).float()
 
 
 def mask_pixels(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None
                 ) -> torch.Tensor:
-    """Set a random ``fraction`` of each row's entries to zero (masking noise)."""
+    """Set a random ``fraction`` of each row's entries to zero (masking noise).
+
+    Works on any device: the draws come from ``generator`` (on its own device, the CPU by
+    default) and the mask is moved to ``x.device``.
+    """
+    check_tensor("x", x)
     fraction = check_probability("fraction", fraction)
-    keep = torch.rand(x.shape, generator=generator) >= fraction
-    return x * keep
+    where = x.device if generator is None else generator.device
+    keep = torch.rand(x.shape, generator=generator, device=where) >= fraction
+    return x * keep.to(x.device)
 
 
 def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05,
@@ -82,8 +95,9 @@ def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 
     """Samples (n, 2) from ``modes`` equal Gaussians on a circle, and the (modes, 2) centres."""
     n = check_positive_int("n", n)
     modes = check_positive_int("modes", modes)
+    radius = check_finite_float("radius", radius)
     std = check_nonnegative_float("std", std)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     angles = torch.arange(modes, dtype=torch.float32) * (2 * math.pi / modes)
     centres = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
     which = torch.randint(modes, (n,), generator=g)
@@ -95,7 +109,7 @@ def swiss_roll_2d(n: int, noise: float = 0.05, seed: int = 0) -> torch.Tensor:
     """Samples (n, 2) from a 2-D swiss roll, scaled to roughly unit standard deviation."""
     n = check_positive_int("n", n)
     noise = check_nonnegative_float("noise", noise)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=g))
     x = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1) / 7.5
     return x + noise * torch.randn(n, 2, generator=g)

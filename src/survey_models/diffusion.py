@@ -44,8 +44,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import (check_choice, check_nonnegative_float, check_positive_float,
-                      check_positive_int, check_probability, check_tensor)
+from ._checks import (check_callable, check_choice, check_int_in, check_nonnegative_float,
+                      check_positive_float, check_positive_int, check_probability,
+                      check_tensor)
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -80,6 +81,11 @@ class NoiseSchedule:
         T = num_steps
         if kind == "linear":
             scale = 1000.0 / T if scale_to_1000 else 1.0
+            if beta_start * scale > min(beta_end * scale, 0.999):
+                raise ValueError(f"beta_start={beta_start} scaled by 1000/num_steps gives "
+                                 f"β_1 = {beta_start * scale:.4g}, above the last β "
+                                 f"{min(beta_end * scale, 0.999):.4g} (β must stay below 1): "
+                                 "lower beta_start, or pass scale_to_1000=False")
             betas = torch.linspace(beta_start * scale, min(beta_end * scale, 0.999), T,
                                    dtype=torch.float64)
         else:
@@ -134,7 +140,7 @@ class NoiseSchedule:
         """One noising step, eq. (1): ``x_t = sqrt(1-β_t) x_{t-1} + sqrt(β_t) ε``."""
         self._check_x("x_prev", x_prev)
         t = self._check_t(t, x_prev.shape[0])
-        noise = torch.randn_like(x_prev) if noise is None else noise
+        noise = torch.randn_like(x_prev) if noise is None else _same_shape("noise", noise, x_prev)
         beta = self._gather(self.betas, t, x_prev)
         return (1 - beta).sqrt() * x_prev + beta.sqrt() * noise
 
@@ -143,9 +149,7 @@ class NoiseSchedule:
         """Sample ``x_t ~ q(x_t | x_0)`` in closed form, eq. (2); ``x0: (batch, ...)``."""
         self._check_x("x0", x0)
         t = self._check_t(t, x0.shape[0])
-        noise = torch.randn_like(x0) if noise is None else noise
-        if noise.shape != x0.shape:
-            raise ValueError(f"noise must have shape {tuple(x0.shape)}, got {tuple(noise.shape)}")
+        noise = torch.randn_like(x0) if noise is None else _same_shape("noise", noise, x0)
         abar = self._gather(self.alphas_bar, t, x0)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
 
@@ -164,15 +168,42 @@ class NoiseSchedule:
 
     def predict_x0(self, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Invert eq. (2): ``x̂_0 = (x_t - sqrt(1-ᾱ_t) ε) / sqrt(ᾱ_t)``."""
+        self._check_x("xt", xt)
+        _same_shape("eps", eps, xt)
         t = self._check_t(t, xt.shape[0])
         abar = self._gather(self.alphas_bar, t, xt)
         return (xt - (1 - abar).sqrt() * eps) / abar.sqrt()
 
     def predict_eps(self, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
         """Invert eq. (2) the other way: ``ε = (x_t - sqrt(ᾱ_t) x_0) / sqrt(1-ᾱ_t)``."""
+        self._check_x("xt", xt)
+        _same_shape("x0", x0, xt)
         t = self._check_t(t, xt.shape[0])
         abar = self._gather(self.alphas_bar, t, xt)
         return (xt - abar.sqrt() * x0) / (1 - abar).sqrt()
+
+
+def _same_shape(name: str, x: object, like: torch.Tensor) -> torch.Tensor:
+    check_tensor(name, x, floating=True)
+    assert isinstance(x, torch.Tensor)
+    if x.shape != like.shape:
+        raise ValueError(f"{name} must have shape {tuple(like.shape)}, got {tuple(x.shape)}")
+    return x
+
+
+def _check_schedule(schedule: object) -> NoiseSchedule:
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    return schedule
+
+
+def _check_shape(shape: object) -> tuple[int, ...]:
+    """A sample shape ``(batch, ...)``: at least two positive ints."""
+    if (not isinstance(shape, (tuple, list, torch.Size)) or len(shape) < 2
+            or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape)):
+        raise ValueError(f"shape must be a tuple of at least two positive ints (batch, ...), "
+                         f"got {shape!r}")
+    return tuple(shape)
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,6 +214,8 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     dim = check_positive_int("dim", dim)
     if dim % 2:
         raise ValueError(f"dim must be even, got {dim}")
+    check_tensor("t", t, ndim=1)
+    max_period = check_positive_float("max_period", max_period)
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
     angles = t.float()[:, None] * freqs[None, :]
@@ -269,8 +302,7 @@ def diffusion_loss(schedule: NoiseSchedule, p_uncond: float = 0.0
     ``p_uncond`` — the label dropout that lets one network be both the conditional and
     the unconditional model of classifier-free guidance.
     """
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    _check_schedule(schedule)
     p_uncond = check_probability("p_uncond", p_uncond)
 
     def loss_fn(model: Denoiser, x0: torch.Tensor, y: torch.Tensor | None = None
@@ -294,6 +326,7 @@ def model_eps(model: Denoiser, y: torch.Tensor | None = None,
     With labels ``y`` and ``guidance = w > 0`` this is classifier-free guidance, eq. (6):
     ``(1+w) ε(x, c) - w ε(x, ∅)``. ``w = 0`` is the plain conditional model.
     """
+    check_callable("model", model)
     guidance = check_nonnegative_float("guidance", guidance)
     if guidance > 0 and y is None:
         raise ValueError("guidance > 0 needs labels y")
@@ -328,11 +361,11 @@ def ddpm_step(schedule: NoiseSchedule, xt: torch.Tensor, t: torch.Tensor, eps: t
     is added at ``t = 0``.
     """
     clip = _check_clip(clip)
-    x0_hat = schedule.predict_x0(xt, t, eps)
+    x0_hat = _check_schedule(schedule).predict_x0(xt, t, eps)
     if clip is not None:
         x0_hat = x0_hat.clamp(-clip, clip)
     mean, var = schedule.q_posterior(x0_hat, xt, t)
-    noise = torch.randn_like(xt) if noise is None else noise
+    noise = torch.randn_like(xt) if noise is None else _same_shape("noise", noise, xt)
     nonzero = (t > 0).to(xt.dtype).view(-1, *([1] * (xt.dim() - 1)))
     return mean + nonzero * var.sqrt() * noise, x0_hat
 
@@ -346,8 +379,9 @@ def ddpm_sample(eps_fn: EpsFn, schedule: NoiseSchedule, shape: tuple[int, ...],
     Returns samples of ``shape``; with ``return_trajectory`` also the list of ``x_t``
     from ``x_T`` down to ``x_0``.
     """
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    check_callable("eps_fn", eps_fn)
+    _check_schedule(schedule)
+    shape = _check_shape(shape)
     x = torch.randn(shape, generator=generator)
     traj = [x]
     for step in reversed(range(schedule.num_steps)):
@@ -363,9 +397,11 @@ def ddim_sigma(schedule: NoiseSchedule, t: int, t_prev: int, eta: float) -> floa
 
     With ``eta = 1`` and ``t_prev = t - 1``, ``σ²`` equals DDPM's posterior variance β̃_t.
     """
+    _check_schedule(schedule)
     eta = check_nonnegative_float("eta", eta)
-    if not 0 <= t < schedule.num_steps:
-        raise ValueError(f"t must lie in [0, {schedule.num_steps - 1}], got {t}")
+    check_int_in("t", t, 0, schedule.num_steps)
+    if isinstance(t_prev, bool) or not isinstance(t_prev, int):
+        raise TypeError(f"t_prev must be an int, got {type(t_prev).__name__}")
     if not -1 <= t_prev < t:
         raise ValueError(f"t_prev must lie in [-1, t-1] = [-1, {t - 1}], got {t_prev}")
     abar_t = float(schedule.alphas_bar[t])
@@ -384,6 +420,7 @@ def ddim_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, t_prev: int,
     """
     clip = _check_clip(clip)
     sigma = ddim_sigma(schedule, t, t_prev, eta)
+    schedule._check_x("xt", xt)
     tt = torch.full((xt.shape[0],), t, dtype=torch.long)
     x0_hat = schedule.predict_x0(xt, tt, eps)
     if clip is not None:
@@ -393,13 +430,14 @@ def ddim_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, t_prev: int,
     direction = math.sqrt(max(1 - abar_prev - sigma ** 2, 0.0))
     x_prev = math.sqrt(abar_prev) * x0_hat + direction * eps
     if sigma > 0:
-        noise = torch.randn_like(xt) if noise is None else noise
+        noise = torch.randn_like(xt) if noise is None else _same_shape("noise", noise, xt)
         x_prev = x_prev + sigma * noise
     return x_prev, x0_hat, eps
 
 
 def ddim_timesteps(num_steps: int, sampling_steps: int) -> list[int]:
     """Evenly spaced step indices, descending, for a ``sampling_steps``-step DDIM run."""
+    check_positive_int("num_steps", num_steps)
     check_positive_int("sampling_steps", sampling_steps)
     if sampling_steps > num_steps:
         raise ValueError(f"sampling_steps must be <= num_steps={num_steps}, "
@@ -418,8 +456,9 @@ def ddim_sample(eps_fn: EpsFn, schedule: NoiseSchedule, shape: tuple[int, ...],
     ``eta = 0`` is deterministic given ``x_T``; ``eta = 1`` is DDPM-like ancestral
     sampling on the sub-sequence. ``sampling_steps`` defaults to all ``T`` steps.
     """
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    check_callable("eps_fn", eps_fn)
+    _check_schedule(schedule)
+    shape = _check_shape(shape)
     check_nonnegative_float("eta", eta)
     if sampling_steps is None:
         sampling_steps = schedule.num_steps
@@ -454,7 +493,10 @@ class LatentCodec:
     @classmethod
     def fit(cls, encoder: Callable[[torch.Tensor], torch.Tensor],
             decoder: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> LatentCodec:
-        """Estimate the per-coordinate latent mean and std on data ``x``."""
+        """Estimate the per-coordinate latent mean and std on data ``x`` (at least 2 rows)."""
+        check_callable("encoder", encoder)
+        check_callable("decoder", decoder)
+        check_tensor("x", x, min_rows=2)
         with torch.no_grad():
             z = encoder(x)
         return cls(encoder, decoder, z.mean(0), z.std(0).clamp_min(1e-4))

@@ -35,9 +35,9 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from ._checks import (check_choice, check_nonnegative_float, check_nonnegative_int,
-                      check_positive_float, check_positive_int, check_probability,
-                      check_tensor)
+from ._checks import (check_choice, check_finite_tensor, check_nonnegative_float,
+                      check_nonnegative_int, check_positive_float, check_positive_int,
+                      check_probability, check_seed, check_tensor)
 
 MAX_ENUMERATED_UNITS = 20
 
@@ -51,6 +51,8 @@ class RBM(nn.Module):
         init_std: standard deviation of the initial weights (biases start at 0).
 
     Shapes: ``v: (batch, n_visible)`` with entries in [0, 1]; ``h: (batch, n_hidden)``.
+    Calling the module, ``rbm(v)``, gives the hidden-unit probabilities ``p(h=1|v)`` of
+    equation (4) (:meth:`p_h`): the features an RBM passes up a DBN.
     """
 
     def __init__(self, n_visible: int, n_hidden: int, init_std: float = 0.01) -> None:
@@ -84,6 +86,10 @@ class RBM(nn.Module):
     def p_h(self, v: torch.Tensor) -> torch.Tensor:
         """Equation (4): ``p(h=1|v)``, shape ``(batch, n_hidden)``."""
         return torch.sigmoid(self._v(v) @ self.W + self.c)
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        """The hidden-unit probabilities ``p(h=1|v)`` of equation (4), ``(batch, n_hidden)``."""
+        return self.p_h(v)
 
     def p_v(self, h: torch.Tensor) -> torch.Tensor:
         """Equation (4): ``p(v=1|h)``, shape ``(batch, n_visible)``."""
@@ -160,7 +166,13 @@ def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
     ``batch_size``, started from random data rows. ``eval_data`` is scored with the exact
     log-likelihood every ``eval_every`` epochs (needs ``n_hidden`` <= 20).
     """
-    rbm._v(data, "data")
+    if not isinstance(rbm, RBM):
+        raise TypeError(f"rbm must be an RBM, got {type(rbm).__name__}")
+    check_tensor("data", data, ndim=2, last_dim=rbm.n_visible, floating=True, min_rows=1)
+    check_finite_tensor("data", data)
+    if eval_data is not None:
+        check_tensor("eval_data", eval_data, ndim=2, last_dim=rbm.n_visible, floating=True,
+                     min_rows=1)
     method = check_choice("method", method, ("cd", "pcd"))
     k = check_positive_int("k", k)
     epochs = check_positive_int("epochs", epochs)
@@ -169,7 +181,7 @@ def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
     momentum = check_probability("momentum", momentum)
     weight_decay = check_nonnegative_float("weight_decay", weight_decay)
     eval_every = check_nonnegative_int("eval_every", eval_every)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     n = data.shape[0]
     steps_total = epochs * math.ceil(n / batch_size)
     chains = data[torch.randint(n, (batch_size,), generator=g)].clone()
@@ -207,8 +219,8 @@ def bernoulli_baseline_log_likelihood(train: torch.Tensor, test: torch.Tensor,
 
     Pixel probabilities are the training frequencies with add-``smoothing`` counts.
     """
-    check_tensor("train", train, ndim=2, floating=True)
-    check_tensor("test", test, ndim=2, last_dim=train.shape[1], floating=True)
+    check_tensor("train", train, ndim=2, floating=True, min_rows=1)
+    check_tensor("test", test, ndim=2, last_dim=train.shape[1], floating=True, min_rows=1)
     smoothing = check_positive_float("smoothing", smoothing)
     p = (train.sum(0) + smoothing) / (train.shape[0] + 2 * smoothing)
     ll = test * torch.log(p) + (1 - test) * torch.log1p(-p)
@@ -267,7 +279,8 @@ class DBN(nn.Module):
         gibbs_steps = check_positive_int("gibbs_steps", gibbs_steps)
         top = self.rbms[-1]
         if start is not None:
-            check_tensor("start", start, ndim=2, last_dim=self.sizes[0], floating=True)
+            check_tensor("start", start, ndim=2, last_dim=self.sizes[0], floating=True,
+                         min_rows=n)
             x = start[:n]
             for rbm in self.rbms[:-1]:
                 x = rbm.p_h(x)

@@ -38,7 +38,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ._checks import check_positive_float, check_positive_int, check_tensor
+from ._checks import (check_finite_tensor, check_index_tensor, check_positive_float,
+                      check_positive_int, check_seed, check_tensor)
 
 DIGITS_CLASSIFIER_FILE = Path(__file__).parent / "assets" / "digits_classifier.pt"
 DIGITS_FEATURE_DIM = 64
@@ -49,7 +50,7 @@ DIGITS_FEATURE_DIM = 64
 # ---------------------------------------------------------------------------------------
 
 def _two_samples(x: object, y: object, xname: str = "x", yname: str = "y",
-                 min_rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+                 min_rows: int = 2, why: str = "") -> tuple[torch.Tensor, torch.Tensor]:
     check_tensor(xname, x, ndim=2, floating=True)
     check_tensor(yname, y, ndim=2, floating=True)
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
@@ -58,7 +59,7 @@ def _two_samples(x: object, y: object, xname: str = "x", yname: str = "y",
                          f"{tuple(x.shape)} and {tuple(y.shape)}")
     for name, t in ((xname, x), (yname, y)):
         if t.shape[0] < min_rows:
-            raise ValueError(f"{name} must have at least {min_rows} rows, got {t.shape[0]}")
+            raise ValueError(f"{name} must have at least {min_rows} rows{why}, got {t.shape[0]}")
         if not torch.isfinite(t).all():
             raise ValueError(f"{name} contains NaN or infinite values")
     return x.detach().double(), y.detach().double()
@@ -193,7 +194,7 @@ def train_digits_classifier(seed: int = 0, steps: int = 400, lr: float = 1e-2
     check_positive_int("steps", steps)
     check_positive_float("lr", lr)
     split = digits_split(test_fraction=0.3, seed=0)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     # Trained in float64 so that the result does not depend on the thread count's
     # summation order beyond round-off, then stored in float32.
     model = DigitsClassifier().double()
@@ -267,8 +268,20 @@ def frechet_distance(mu1: torch.Tensor, cov1: torch.Tensor, mu2: torch.Tensor,
     """``|μ1-μ2|² + tr(Σ1 + Σ2 - 2 (Σ1^{1/2} Σ2 Σ1^{1/2})^{1/2})`` between two Gaussians.
 
     The trace term uses the symmetric form, whose square root comes from an eigen
-    decomposition (negative round-off eigenvalues are clipped to 0).
+    decomposition (negative round-off eigenvalues are clipped to 0). ``mu1, mu2: (d,)``;
+    ``cov1, cov2: (d, d)`` symmetric; all finite.
     """
+    for name, t in (("mu1", mu1), ("mu2", mu2), ("cov1", cov1), ("cov2", cov2)):
+        check_tensor(name, t, ndim=1 if name.startswith("mu") else 2, floating=True)
+        check_finite_tensor(name, t)
+    d = mu1.shape[0]
+    if mu2.shape != (d,):
+        raise ValueError(f"mu2 must have the shape of mu1 ({d},), got {tuple(mu2.shape)}")
+    for name, c in (("cov1", cov1), ("cov2", cov2)):
+        if c.shape != (d, d):
+            raise ValueError(f"{name} must have shape ({d}, {d}), got {tuple(c.shape)}")
+        if not torch.allclose(c, c.T, rtol=1e-5, atol=1e-8):
+            raise ValueError(f"{name} must be symmetric (a covariance matrix)")
     mu1, mu2, cov1, cov2 = (t.double() for t in (mu1, mu2, cov1, cov2))
     evals, evecs = torch.linalg.eigh(cov1)
     s1 = evecs @ torch.diag(evals.clamp_min(0).sqrt()) @ evecs.T
@@ -304,8 +317,7 @@ def label_accuracy(samples: torch.Tensor, labels: torch.Tensor) -> float:
     for. This measures agreement, not quality: confident classes can still look poor.
     """
     samples = _check_digits("samples", samples)
-    if not isinstance(labels, torch.Tensor):
-        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    check_index_tensor("labels", labels, 10)
     if labels.dim() != 1 or labels.shape[0] != samples.shape[0]:
         raise ValueError(f"labels must have shape ({samples.shape[0]},), got "
                          f"{tuple(labels.shape)}")
@@ -328,7 +340,8 @@ def knn_precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3
     ``real: (n, d)``, ``fake: (m, d)`` with n, m > k.
     """
     k = check_positive_int("k", k)
-    real, fake = _two_samples(real, fake, "real", "fake", min_rows=k + 1)
+    real, fake = _two_samples(real, fake, "real", "fake", min_rows=k + 1,
+                              why=f" (k + 1 for k={k})")
 
     def radii(a: torch.Tensor) -> torch.Tensor:
         d = torch.cdist(a, a)

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_positive_int, check_probability
+from ._checks import (check_index_tensor, check_int_in, check_module, check_positive_int,
+                      check_probability, check_seed)
 
 __all__ = ["SequenceTask", "IGNORE", "parity_task", "addition_task", "addition_scratchpad",
            "modular_addition_task", "split_task", "exact_match", "answer_accuracy",
@@ -43,6 +44,8 @@ PARITY_VOCAB = ("0", "1", "=")
 # (end of the scratchpad, the answer follows).
 ADDITION_VOCAB = tuple("0123456789") + ("+", "=", ";", ">")
 _PLUS, _EQ, _SEMI, _ANS = 10, 11, 12, 13
+# Up to this many bits, random_bits draws a permutation of all 2**n_bits codes.
+_PERMUTE_MAX_BITS = 20
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,14 @@ def random_bits(n: int, n_bits: int, seed: int = 0) -> torch.Tensor:
     n_bits = check_positive_int("n_bits", n_bits)
     if n > 2 ** n_bits:
         raise ValueError(f"n must be at most 2**n_bits = {2 ** n_bits}, got {n}")
-    g = torch.Generator().manual_seed(seed)
-    if n_bits <= 20:
+    g = torch.Generator().manual_seed(check_seed(seed))
+    if n_bits <= _PERMUTE_MAX_BITS:
         codes = torch.randperm(2 ** n_bits, generator=g)[:n]
     else:
         codes = torch.unique(torch.randint(0, 2 ** n_bits, (4 * n,), generator=g))
+        while codes.numel() < n:   # only when n is close to 2**n_bits: draw more
+            more = torch.randint(0, 2 ** n_bits, (4 * n,), generator=g)
+            codes = torch.unique(torch.cat([codes, more]))
         codes = codes[torch.randperm(codes.numel(), generator=g)][:n]
     shifts = torch.arange(n_bits - 1, -1, -1)
     return (codes.unsqueeze(1) >> shifts) & 1
@@ -136,7 +142,13 @@ def _digits(v: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def addition_scratchpad(a: int, b: int, n_digits: int) -> list[tuple[int, int, int, int, int]]:
-    """The columns ``(a_i, b_i, c_i, s_i, c_{i+1})`` of ``a + b``, units first (eq. (7.3))."""
+    """The columns ``(a_i, b_i, c_i, s_i, c_{i+1})`` of ``a + b``, units first (eq. (7.3)).
+
+    ``a`` and ``b`` are ints in ``[0, 10**n_digits)``.
+    """
+    n_digits = check_positive_int("n_digits", n_digits)
+    check_int_in("a", a, 0, 10 ** n_digits)
+    check_int_in("b", b, 0, 10 ** n_digits)
     steps, carry = [], 0
     for i in range(n_digits):
         ai, bi = (a // 10 ** i) % 10, (b // 10 ** i) % 10
@@ -181,6 +193,7 @@ def addition_task(a: torch.Tensor, b: torch.Tensor, n_digits: int = 3,
 
 def decode_addition(tokens: torch.Tensor) -> str:
     """A 1-D tensor of addition tokens as text, e.g. ``"357+486=0843"``."""
+    check_index_tensor("tokens", tokens, len(ADDITION_VOCAB), ndim=1)
     return "".join(ADDITION_VOCAB[int(t)] for t in tokens)
 
 
@@ -201,6 +214,7 @@ def modular_addition_task(p: int) -> SequenceTask:
 def split_task(task: SequenceTask, train_fraction: float, seed: int = 0
                ) -> tuple[SequenceTask, SequenceTask]:
     """A random split of ``task``'s examples into disjoint train and test tasks."""
+    _check_task(task)
     train_fraction = check_probability("train_fraction", train_fraction, open_interval=True)
     n = len(task)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -215,6 +229,12 @@ def split_task(task: SequenceTask, train_fraction: float, seed: int = 0
     return take(perm[:k]), take(perm[k:])
 
 
+def _check_task(task: object) -> SequenceTask:
+    if not isinstance(task, SequenceTask):
+        raise TypeError(f"task must be a SequenceTask, got {type(task).__name__}")
+    return task
+
+
 @torch.no_grad()
 def exact_match(model: nn.Module, task: SequenceTask, batch_size: int = 1024) -> float:
     """Fraction of examples whose greedily generated answer is exactly right.
@@ -224,6 +244,8 @@ def exact_match(model: nn.Module, task: SequenceTask, batch_size: int = 1024) ->
     """
     if not hasattr(model, "generate"):
         raise TypeError("model must have a generate(idx, max_new_tokens, greedy=True) method")
+    _check_task(task)
+    check_positive_int("batch_size", batch_size)
     n_answer = task.answers.shape[1]
     correct = 0
     for start in range(0, len(task), batch_size):
@@ -241,6 +263,8 @@ def answer_accuracy(model: nn.Module, task: SequenceTask) -> float:
     For one-token answers right after the prompt (modular addition, direct parity) this
     equals :func:`exact_match` and needs one forward pass.
     """
+    check_module("model", model)
+    _check_task(task)
     was_training = model.training
     model.eval()
     logits = model(task.x)[:, -1, :]

@@ -25,7 +25,8 @@ from importlib import resources
 
 import torch
 
-from ._checks import check_nonnegative_float, check_positive_int, check_probability
+from ._checks import (check_index_tensor, check_nonnegative_float, check_positive_int,
+                      check_probability, check_tensor)
 
 __all__ = [
     "CORPORA",
@@ -65,7 +66,9 @@ class CharTokenizer:
     """
 
     def __init__(self, text: str) -> None:
-        if not isinstance(text, str) or not text:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text:
             raise ValueError("text must be a non-empty string")
         self.chars: list[str] = sorted(set(text))
         self.stoi = {c: i for i, c in enumerate(self.chars)}
@@ -86,7 +89,11 @@ class CharTokenizer:
         return torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
 
     def decode(self, ids: torch.Tensor | list[int]) -> str:
+        if isinstance(ids, torch.Tensor):
+            check_index_tensor("ids", ids, ndim=1)
         values = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
+            raise TypeError(f"ids must be integers, got {values!r}")
         if any(not 0 <= i < self.vocab_size for i in values):
             raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {values}")
         return "".join(self.chars[i] for i in values)
@@ -99,9 +106,12 @@ def split_ids(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tenso
     not a random sample of windows that overlap the training text).
     """
     val_fraction = check_probability("val_fraction", val_fraction, open_interval=True)
-    if not isinstance(ids, torch.Tensor) or ids.dim() != 1:
-        raise ValueError("ids must be a 1-D tensor")
+    check_tensor("ids", ids, ndim=1)
     n_val = int(round(len(ids) * val_fraction))
+    if not 0 < n_val < len(ids):
+        part = "validation" if n_val == 0 else "training"
+        raise ValueError(f"val_fraction={val_fraction} of {len(ids)} ids leaves an empty "
+                         f"{part} split")
     return ids[:-n_val], ids[-n_val:]
 
 
@@ -115,8 +125,7 @@ def windows(ids: torch.Tensor, block_size: int, stride: int = 1
     """
     block_size = check_positive_int("block_size", block_size)
     stride = check_positive_int("stride", stride)
-    if not isinstance(ids, torch.Tensor) or ids.dim() != 1:
-        raise ValueError("ids must be a 1-D tensor")
+    check_tensor("ids", ids, ndim=1)
     if len(ids) < block_size + 1:
         raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size + 1 = {block_size + 1}")
     x = ids[:-1].unfold(0, block_size, stride)
@@ -127,6 +136,7 @@ def windows(ids: torch.Tensor, block_size: int, stride: int = 1
 def bigram_counts(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """``counts[a, b]`` = how often character ``b`` follows character ``a`` in ``ids``."""
     vocab_size = check_positive_int("vocab_size", vocab_size)
+    check_index_tensor("ids", ids, vocab_size, ndim=1)
     pairs = ids[:-1] * vocab_size + ids[1:]
     return torch.bincount(pairs, minlength=vocab_size * vocab_size).view(
         vocab_size, vocab_size).double()
@@ -140,7 +150,15 @@ def bigram_nll(counts: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
     are same-shape tensors of previous and next characters.
     """
     alpha = check_nonnegative_float("alpha", alpha)
+    check_tensor("counts", counts, ndim=2)
     v = counts.shape[0]
+    if counts.shape[1] != v:
+        raise ValueError(f"counts must be square (vocab_size, vocab_size), got shape "
+                         f"{tuple(counts.shape)}")
+    check_index_tensor("x", x, v)
+    check_index_tensor("y", y, v)
+    if x.shape != y.shape:
+        raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
     probs = (counts + alpha) / (counts.sum(1, keepdim=True) + alpha * v)
     p = probs[x.reshape(-1), y.reshape(-1)]
     if bool((p == 0).any()):
@@ -152,6 +170,9 @@ def unigram_nll(train_ids: torch.Tensor, y: torch.Tensor, vocab_size: int,
                 alpha: float = 0.1) -> float:
     """Mean ``-log p(y)`` in nats of add-``alpha`` character frequencies of ``train_ids``."""
     alpha = check_nonnegative_float("alpha", alpha)
+    vocab_size = check_positive_int("vocab_size", vocab_size)
+    check_index_tensor("train_ids", train_ids, vocab_size, ndim=1)
+    check_index_tensor("y", y, vocab_size)
     counts = torch.bincount(train_ids, minlength=vocab_size).double() + alpha
     p = (counts / counts.sum())[y.reshape(-1)]
     return float(-p.log().mean())

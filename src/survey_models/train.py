@@ -7,6 +7,7 @@ validation loss, and a :class:`History` of what happened.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -16,14 +17,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import (check_choice, check_nonnegative_float, check_positive_float,
-                      check_positive_int)
+from ._checks import (check_callable, check_choice, check_finite_tensor, check_module,
+                      check_nonnegative_float, check_positive_float, check_positive_int,
+                      check_seed)
 
 LossFn = Callable[..., torch.Tensor]
 
 
 def set_seed(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch; return a fresh generator seeded the same way."""
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -47,12 +50,32 @@ class History:
 
 def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor], name: str) -> tuple[torch.Tensor, ...]:
     tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
-    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
-        raise TypeError(f"{name} must be a tensor or a sequence of tensors")
+    if not tensors or not all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in tensors):
+        raise TypeError(f"{name} must be a tensor or a sequence of tensors, each with a "
+                        "first (example) dimension")
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
         raise ValueError(f"{name}: all tensors must have the same first dimension, got "
                          f"{[tuple(t.shape) for t in tensors]}")
+    if n == 0:
+        raise ValueError(f"{name} must have at least one example, got shapes "
+                         f"{[tuple(t.shape) for t in tensors]}")
+    return tensors
+
+
+def _check_data(model: nn.Module, data: torch.Tensor | Sequence[torch.Tensor], name: str
+                ) -> tuple[torch.Tensor, ...]:
+    """``data`` as a tuple of tensors; floating ones must be finite and of the model's dtype."""
+    tensors = _as_tuple(data, name)
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    for i, t in enumerate(tensors):
+        label = name if isinstance(data, torch.Tensor) else f"{name}[{i}]"
+        if t.is_floating_point():
+            if dtypes and t.dtype not in dtypes:
+                raise TypeError(f"{label} has dtype {t.dtype} but the model's parameters are "
+                                f"{sorted(map(str, dtypes))}; convert it (e.g. .float()) "
+                                "or the model")
+            check_finite_tensor(label, t)
     return tensors
 
 
@@ -60,6 +83,9 @@ def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor], name: str) -> tuple[t
 def evaluate(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.Tensor],
              batch_size: int = 512) -> float:
     """Mean of ``loss_fn`` over ``data`` in evaluation mode (weighted by batch size)."""
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn)
+    check_positive_int("batch_size", batch_size)
     tensors = _as_tuple(data, "data")
     was_training = model.training
     model.eval()
@@ -88,7 +114,14 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
     ``log_every`` steps when training by steps. ``callback(steps_done, model)``, if given,
     is called at each of those points (e.g. to measure accuracy during training; the
     model is put back in training mode afterwards). Returns a :class:`History`.
+
+    Floating-point ``data`` must be finite and have the dtype of the model's parameters.
+    ``grad_clip``, if given, is the largest gradient norm (a finite number > 0). If the
+    loss becomes NaN or infinite, ``fit`` stops with a ``FloatingPointError`` that names
+    the step, before that step's update, so the model keeps its last finite weights.
     """
+    check_module("model", model)
+    check_callable("loss_fn", loss_fn)
     if (epochs is None) == (steps is None):
         raise ValueError("give exactly one of epochs or steps")
     if epochs is not None:
@@ -99,8 +132,16 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
     check_positive_float("lr", lr)
     check_nonnegative_float("weight_decay", weight_decay)
     check_choice("optimizer", optimizer, ("adam", "adamw", "sgd"))
-    tensors = tuple(t.to(device) for t in _as_tuple(data, "data"))
-    val = None if val_data is None else tuple(t.to(device) for t in _as_tuple(val_data, "val_data"))
+    if grad_clip is not None:
+        check_positive_float("grad_clip", grad_clip)
+    if log_every is not None:
+        check_positive_int("log_every", log_every)
+    if callback is not None:
+        check_callable("callback", callback)
+    check_seed(seed)
+    tensors = tuple(t.to(device) for t in _check_data(model, data, "data"))
+    val = None if val_data is None else tuple(
+        t.to(device) for t in _check_data(model, val_data, "val_data"))
     model.to(device)
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -117,17 +158,26 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
     start_time = time.perf_counter()
     model.train()
 
+    taken = 0
+
     def step(idx: torch.Tensor) -> float:
+        nonlocal taken
+        taken += 1
         batch = tuple(t[idx] for t in tensors)
         loss = loss_fn(model, *batch)
-        if loss.dim() != 0:
-            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise ValueError("loss_fn must return a scalar tensor, got "
+                             f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else loss!r}")
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the loss became {value} at step {taken} (the model "
+                                     "keeps the weights of the step before)")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:
             nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
-        return loss.item()
+        return value
 
     def log(step_count: int, losses: list[float]) -> None:
         history.steps.append(step_count)

@@ -37,7 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_positive_float, check_positive_int, check_probability
+from ._checks import (check_choice, check_positive_float, check_positive_int, check_probability,
+                      check_tensor)
 from .attention import MultiHeadAttention
 
 __all__ = [
@@ -128,6 +129,7 @@ class TransformerBlock(nn.Module):
         Returns the output, or ``(output, attention weights (B, n_head, T, T))`` when
         ``need_weights``.
         """
+        check_tensor("x", x, ndim=3, last_dim=self.d_model, floating=True)
         if self.norm_first:
             a, weights = self._attention(self.norm1(x), mask, is_causal, need_weights)
             x = x + a                                   # (1)
@@ -301,6 +303,8 @@ def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
     if y.dtype != torch.long:
         raise TypeError(f"y must be an int64 (long) tensor of target ids, got {y.dtype}")
+    if x.dtype != torch.long:
+        raise TypeError(f"x must be an int64 (long) tensor of token ids, got {x.dtype}")
     if not bool((y != IGNORE_INDEX).any()):
         raise ValueError("every target in y is the ignore index -100; nothing to score")
     logits = model(x)
