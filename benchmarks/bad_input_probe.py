@@ -730,7 +730,8 @@ bad("PatchVQ.fit(iters=0)", "iters", lambda: VQ.fit(torch.rand(4, 16), iters=0))
 bad("PatchVQ.fit(x 15 cols)", "x", lambda: VQ.fit(torch.rand(4, 15)))
 bad("PatchVQ.fit(too few patches)", "codebook_size",
     lambda: multimodal.PatchVQ(codebook_size=64, side=4).fit(torch.rand(2, 16)))
-bad("PatchVQ.encode(unfitted)", "fit", lambda: multimodal.PatchVQ(side=4).encode(torch.rand(2, 16)))
+bad("PatchVQ.encode(unfitted)", "fit", lambda: multimodal.PatchVQ(side=4).encode(torch.rand(2, 16)),
+    exc=(RuntimeError,))
 VQF = multimodal.PatchVQ(codebook_size=4, patch=2, side=4).fit(torch.rand(8, 16), iters=2)
 bad("PatchVQ.decode(tokens float)", "tokens", lambda: VQF.decode(torch.zeros(2, 4)))
 bad("PatchVQ.decode(tokens >= codebook)", "tokens", lambda: VQF.decode(torch.full((2, 4), 4)))

@@ -426,6 +426,10 @@ class RecallModel(nn.Module):
 
     def forward(self, keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        for name, t in (("keys", keys), ("values", values), ("query", query)):
+            check_tensor(name, t)
+            if t.dtype != torch.long:
+                raise TypeError(f"{name} must be an int64 tensor of ids, got dtype {t.dtype}")
         if keys.shape != values.shape or keys.dim() != 2 or query.shape != keys.shape[:1]:
             raise ValueError("keys and values must be (B, P) and query (B,), got "
                              f"{tuple(keys.shape)}, {tuple(values.shape)}, {tuple(query.shape)}")

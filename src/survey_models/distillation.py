@@ -30,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_positive_float, check_probability, check_tensor
+from ._checks import (check_finite_float, check_index_tensor, check_int_in, check_module,
+                      check_positive_float, check_positive_int, check_probability,
+                      check_tensor)
 
 __all__ = ["soften", "distillation_loss", "make_distillation_loss_fn", "teacher_logits",
            "drop_class", "accuracy", "class_accuracy", "shift_class_bias", "best_bias_shift"]
@@ -72,7 +74,12 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     if targets.shape[0] != student_logits.shape[0]:
         raise ValueError(f"targets must have {student_logits.shape[0]} entries, "
                          f"got {targets.shape[0]}")
-    hard = F.cross_entropy(student_logits, targets)
+    if targets.dtype != torch.long:
+        raise TypeError(f"targets must be an int64 tensor of class labels, got {targets.dtype}")
+    try:
+        hard = F.cross_entropy(student_logits, targets)
+    except IndexError as e:   # a label outside [0, classes): named without a device sync
+        raise ValueError(f"targets must lie in [0, {student_logits.shape[1] - 1}] ({e})") from e
     return alpha * soft + (1 - alpha) * hard
 
 
@@ -96,6 +103,9 @@ def make_distillation_loss_fn(temperature: float = 4.0, alpha: float = 0.9
 @torch.no_grad()
 def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """The teacher's logits on ``x`` in evaluation mode, without gradients."""
+    check_module("teacher", teacher)
+    check_tensor("x", x, min_rows=1)
+    check_positive_int("batch_size", batch_size)
     was_training = teacher.training
     teacher.eval()
     out = torch.cat([teacher(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
@@ -108,6 +118,7 @@ def drop_class(x: torch.Tensor, y: torch.Tensor, omitted: int
     """The examples of ``(x, y)`` whose label is not ``omitted`` (the transfer set of
     Hinton et al.'s omitted-class experiment)."""
     check_tensor("y", y, ndim=1)
+    _check_rows(x, y)
     if isinstance(omitted, bool) or not isinstance(omitted, int):
         raise TypeError(f"omitted must be an int class label, got {type(omitted).__name__}")
     if not bool((y == omitted).any()):
@@ -116,12 +127,23 @@ def drop_class(x: torch.Tensor, y: torch.Tensor, omitted: int
     return x[keep], y[keep]
 
 
+def _check_rows(x: object, y: torch.Tensor, xname: str = "x", yname: str = "y") -> None:
+    check_tensor(xname, x)
+    assert isinstance(x, torch.Tensor)
+    if x.dim() == 0 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"{xname} and {yname} must have the same number of rows, got "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
              bias_shift: torch.Tensor | None = None) -> float:
     """Fraction of ``x`` classified as ``y``; ``bias_shift: (classes,)`` is added to the logits."""
+    check_tensor("y", y, ndim=1)
+    _check_rows(x, y)
     logits = model(x)
     if bias_shift is not None:
+        check_tensor("bias_shift", bias_shift, ndim=1, last_dim=logits.shape[-1])
         logits = logits + bias_shift
     return (logits.argmax(-1) == y).float().mean().item()
 
@@ -129,6 +151,9 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 def class_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cls: int,
                    bias_shift: torch.Tensor | None = None) -> float:
     """Accuracy on the examples of class ``cls`` only."""
+    check_tensor("y", y, ndim=1)
+    if isinstance(cls, bool) or not isinstance(cls, int):
+        raise TypeError(f"cls must be an int class label, got {type(cls).__name__}")
     sel = y == cls
     if not bool(sel.any()):
         raise ValueError(f"cls={cls} has no examples in y")
@@ -137,6 +162,9 @@ def class_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cls: int,
 
 def shift_class_bias(n_classes: int, cls: int, amount: float) -> torch.Tensor:
     """A ``(n_classes,)`` logit offset that raises class ``cls`` by ``amount``."""
+    check_positive_int("n_classes", n_classes)
+    check_int_in("cls", cls, 0, n_classes)
+    amount = check_finite_float("amount", amount)
     shift = torch.zeros(n_classes)
     shift[cls] = amount
     return shift
@@ -152,8 +180,12 @@ def best_bias_shift(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, 
     """
     if candidates is None:
         candidates = torch.linspace(0.0, 20.0, 81)
+    check_tensor("candidates", candidates, ndim=1, min_rows=1)
+    check_tensor("y_val", y_val, ndim=1)
+    _check_rows(x_val, y_val, "x_val", "y_val")
     logits = model(x_val)
     n_classes = logits.shape[-1]
+    check_int_in("cls", cls, 0, n_classes)
     scores = [((logits + shift_class_bias(n_classes, cls, float(c))).argmax(-1) == y_val)
               .float().mean().item() for c in candidates]
     return float(candidates[int(torch.tensor(scores).argmax())])

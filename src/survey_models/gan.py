@@ -30,6 +30,7 @@ The losses are small named functions written as their equations. ``D`` outputs a
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,8 +39,9 @@ import torch
 from torch import nn
 from torch.nn.functional import relu, softplus
 
-from ._checks import (check_choice, check_nonnegative_float, check_positive_float,
-                      check_positive_int, check_tensor)
+from ._checks import (check_callable, check_choice, check_finite_tensor, check_module,
+                      check_nonnegative_float, check_positive_float, check_positive_int,
+                      check_probability, check_seed, check_tensor)
 
 # ---------------------------------------------------------------------------------------
 # losses
@@ -104,6 +106,7 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor,
     passed to the critic after ``x̂``. ``epsilon: (batch,)`` fixes the interpolation
     weights (drawn from U[0, 1] when ``None``). Differentiable (``create_graph=True``).
     """
+    check_callable("critic", critic)
     check_tensor("real", real, floating=True)
     check_tensor("fake", fake, floating=True)
     if real.shape != fake.shape:
@@ -113,6 +116,8 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor,
     if epsilon is None:
         epsilon = torch.rand(n, generator=generator)
     check_tensor("epsilon", epsilon, ndim=1, floating=True)
+    if epsilon.shape[0] != n:
+        raise ValueError(f"epsilon must have shape ({n},), got {tuple(epsilon.shape)}")
     eps = epsilon.reshape(n, *([1] * (real.dim() - 1)))
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat, *critic_args)
@@ -299,7 +304,10 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
     ``log_every`` steps (networks in eval mode) and returns a dict kept in the history.
     """
     d_loss_fn, g_loss_fn = LOSSES[check_choice("loss", loss, tuple(LOSSES))]
-    check_tensor("data", data, floating=True)
+    check_module("generator", generator)
+    check_module("discriminator", discriminator)
+    check_tensor("data", data, floating=True, min_rows=1)
+    check_finite_tensor("data", data)
     steps = check_positive_int("steps", steps)
     batch_size = check_positive_int("batch_size", batch_size)
     n_critic = check_positive_int("n_critic", n_critic)
@@ -307,6 +315,12 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
     check_positive_float("lr_d", lr_d)
     gp_weight = check_nonnegative_float("gp_weight", gp_weight)
     log_every = check_positive_int("log_every", log_every)
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
+                    for b in betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1) (Adam's β1, β2), got {betas!r}")
+    if callback is not None:
+        check_callable("callback", callback)
     latent_dim = getattr(generator, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise TypeError("generator must have an int attribute latent_dim")
@@ -316,7 +330,7 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
         if labels.shape[0] != n:
             raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
 
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
     history = AdversarialHistory()
@@ -350,6 +364,9 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
         opt_g.step()
         d_losses.append(d_loss.item())
         g_losses.append(g_loss.item())
+        if not (math.isfinite(d_losses[-1]) and math.isfinite(g_losses[-1])):
+            raise FloatingPointError(f"the losses became d_loss={d_losses[-1]}, "
+                                     f"g_loss={g_losses[-1]} at step {step}")
         if step % log_every == 0 or step == steps:
             history.steps.append(step)
             history.d_loss.append(sum(d_losses) / len(d_losses))
@@ -377,7 +394,8 @@ def sample(generator: nn.Module, n: int, labels: torch.Tensor | None = None,
     latent_dim = getattr(generator, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise TypeError("generator must have an int attribute latent_dim")
-    z = truncated_normal(n, latent_dim, psi, generator=torch.Generator().manual_seed(seed))
+    z = truncated_normal(n, latent_dim, psi,
+                         generator=torch.Generator().manual_seed(check_seed(seed)))
     was_training = generator.training
     generator.eval()
     out = _call(generator, z, labels)
@@ -546,9 +564,7 @@ class StyleGenerator(nn.Module):
         self.n_layers = check_positive_int("n_layers", n_layers)
         self.out_dim = check_positive_int("out_dim", out_dim)
         check_positive_int("mapping_depth", mapping_depth)
-        if not 0 <= mixing_prob <= 1:
-            raise ValueError(f"mixing_prob must lie in [0, 1], got {mixing_prob}")
-        self.mixing_prob = float(mixing_prob)
+        self.mixing_prob = check_probability("mixing_prob", mixing_prob)
         layers: list[nn.Module] = []
         width = latent_dim
         for _ in range(mapping_depth):
@@ -577,6 +593,8 @@ class StyleGenerator(nn.Module):
         """Synthesis network with one ``w`` per layer (a list of ``n_styles`` tensors)."""
         if not isinstance(ws, (list, tuple)) or len(ws) != self.n_styles:
             raise ValueError(f"ws must be a list of {self.n_styles} tensors (one per layer)")
+        for i, w in enumerate(ws):
+            check_tensor(f"ws[{i}]", w, ndim=2, last_dim=self.w_dim, floating=True)
         n = ws[0].shape[0]
         h = self.const.expand(n, -1)
         for i, layer in enumerate(self.layers):

@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_positive_float, check_positive_int, check_tensor
+from ._checks import (check_index_tensor, check_positive_float, check_positive_int,
+                      check_seed, check_tensor)
 
 ZH_DIGITS = "零一二三四五六七八九"
 EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -53,6 +54,8 @@ def digit_caption(label: int, template: str) -> str:
     """Caption for digit ``label`` (0..9) with a template using ``{d}``, ``{zh}``, ``{en}``."""
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
         raise ValueError(f"label must be an int in 0..9, got {label!r}")
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a str, got {type(template).__name__}")
     if not any(k in template for k in ("{d}", "{zh}", "{en}")):
         raise ValueError(f"template must contain {{d}}, {{zh}} or {{en}}, got {template!r}")
     return template.format(d=label, zh=ZH_DIGITS[label], en=EN_DIGITS[label])
@@ -67,7 +70,8 @@ class CharTokenizer:
     PAD, UNK = 0, 1
 
     def __init__(self, corpus: Sequence[str]) -> None:
-        if isinstance(corpus, str) or not all(isinstance(s, str) for s in corpus):
+        if isinstance(corpus, str) or not isinstance(corpus, Sequence) \
+                or not all(isinstance(s, str) for s in corpus):
             raise TypeError("corpus must be a sequence of strings")
         chars = sorted({c for s in corpus for c in s})
         if not chars:
@@ -86,8 +90,9 @@ class CharTokenizer:
         caption ("a photo of the number se") silently loses the very word that matters.
         """
         length = check_positive_int("length", length)
-        if isinstance(texts, str):
-            raise TypeError("texts must be a sequence of strings, not one string")
+        if isinstance(texts, str) or not isinstance(texts, Sequence) \
+                or not all(isinstance(s, str) for s in texts):
+            raise TypeError(f"texts must be a sequence of strings, got {texts!r:.80}")
         if not truncate:
             too_long = [s for s in texts if len(s) > length]
             if too_long:
@@ -100,6 +105,7 @@ class CharTokenizer:
         return out
 
     def decode(self, ids: torch.Tensor) -> str:
+        check_index_tensor("ids", ids, self.vocab_size, ndim=1)
         return "".join(self.itos[i] for i in ids.tolist() if i != self.PAD)
 
 
@@ -117,7 +123,9 @@ def caption_pairs(images: torch.Tensor, labels: torch.Tensor, tokenizer: CharTok
     repeats = check_positive_int("repeats", repeats)
     if isinstance(templates, str) or len(templates) == 0:
         raise ValueError("templates must be a non-empty sequence of template strings")
-    g = torch.Generator().manual_seed(seed)
+    if not isinstance(tokenizer, CharTokenizer):
+        raise TypeError(f"tokenizer must be a CharTokenizer, got {type(tokenizer).__name__}")
+    g = torch.Generator().manual_seed(check_seed(seed))
     xs, ts, ys = [], [], []
     for _ in range(repeats):
         which = torch.randint(len(templates), (len(labels),), generator=g)
@@ -227,6 +235,9 @@ class CLIP(nn.Module):
     def __init__(self, vocab_size: int, n_pixels: int = 64, embed_dim: int = 64,
                  hidden: int = 256) -> None:
         super().__init__()
+        if check_positive_int("hidden", hidden) < 2:
+            raise ValueError(f"hidden must be at least 2 (the text encoder is hidden // 2 "
+                             f"wide), got {hidden}")
         self.image_encoder = ImageEncoder(n_pixels, hidden, embed_dim)
         self.text_encoder = TextEncoder(vocab_size, hidden // 2, embed_dim)
         self.log_inv_temperature = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
@@ -298,11 +309,17 @@ class PatchVQ:
         return (x.reshape(b, g, p, g, p).permute(0, 1, 3, 2, 4).reshape(b, g * g, p * p))
 
     def unpatch(self, patches: torch.Tensor) -> torch.Tensor:
+        """``(B, tokens_per_image, patch*patch)`` → ``(B, side*side)``."""
+        check_tensor("patches", patches, ndim=3)
+        if patches.shape[1:] != (self.tokens_per_image, self.patch ** 2):
+            raise ValueError(f"patches must have shape (batch, {self.tokens_per_image}, "
+                             f"{self.patch ** 2}), got {tuple(patches.shape)}")
         b, p, g = patches.shape[0], self.patch, self.side // self.patch
         return patches.reshape(b, g, g, p, p).permute(0, 1, 3, 2, 4).reshape(b, -1)
 
     def fit(self, x: torch.Tensor, iters: int = 30, seed: int = 0) -> PatchVQ:
         check_positive_int("iters", iters)
+        seed = check_seed(seed)
         data = self.patches(x).reshape(-1, self.patch ** 2).double()
         if data.shape[0] < self.codebook_size:
             raise ValueError(f"need at least codebook_size={self.codebook_size} patches, "
@@ -364,10 +381,12 @@ def text_image_sequences(caption_tokens: torch.Tensor, image_tokens: torch.Tenso
     text tokens, with a small weight; here only the image matters).
     Returns ``(x, y)`` of shape ``(B, L + M)``.
     """
-    if caption_tokens.dim() != 2 or image_tokens.dim() != 2:
-        raise ValueError("caption_tokens and image_tokens must both be (batch, length)")
+    text_vocab = check_positive_int("text_vocab", text_vocab)
+    check_index_tensor("caption_tokens", caption_tokens, text_vocab, ndim=2)
+    check_index_tensor("image_tokens", image_tokens, ndim=2)
     if caption_tokens.shape[0] != image_tokens.shape[0]:
-        raise ValueError("caption_tokens and image_tokens must have the same batch size")
+        raise ValueError("caption_tokens and image_tokens must have the same batch size, got "
+                         f"{tuple(caption_tokens.shape)} and {tuple(image_tokens.shape)}")
     b, length = caption_tokens.shape
     sep = torch.full((b, 1), text_vocab, dtype=torch.long)
     seq = torch.cat([caption_tokens, sep, image_tokens + text_vocab + 1], dim=1)
@@ -386,6 +405,10 @@ def generate_images(model: nn.Module, caption_tokens: torch.Tensor, vq: PatchVQ,
     sample decodes. Returns ``(images (B, side*side), tokens (B, M))``.
     """
     temperature = check_positive_float("temperature", temperature)
+    if not isinstance(vq, PatchVQ):
+        raise TypeError(f"vq must be a PatchVQ, got {type(vq).__name__}")
+    text_vocab = check_positive_int("text_vocab", text_vocab)
+    check_index_tensor("caption_tokens", caption_tokens, text_vocab, ndim=2)
     model.eval()
     b = caption_tokens.shape[0]
     seq = torch.cat([caption_tokens, torch.full((b, 1), text_vocab, dtype=torch.long)], 1)

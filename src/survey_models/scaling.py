@@ -21,6 +21,7 @@ Two small laboratories for chapter 5:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,8 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import (check_nonnegative_float, check_positive_int, check_probability,
-                      check_tensor)
+from ._checks import (check_index_tensor, check_module, check_nonnegative_float,
+                      check_positive_int, check_probability, check_seed, check_tensor)
 
 __all__ = ["RandomFeatures", "min_norm_least_squares", "random_features_error",
            "double_descent_curve", "with_label_noise", "PowerLawFit", "fit_power_law",
@@ -51,7 +52,7 @@ class RandomFeatures(nn.Module):
         super().__init__()
         self.n_input = check_positive_int("n_input", n_input)
         self.n_features = check_positive_int("n_features", n_features)
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(check_seed(seed))
         self.register_buffer("weight", torch.randn(n_input, n_features, generator=g,
                                                    dtype=torch.float64))
 
@@ -76,7 +77,7 @@ def min_norm_least_squares(phi: torch.Tensor, y: torch.Tensor, rcond: float = 1e
     the ordinary least-squares solution; for ``p > n`` it is the interpolating solution of
     smallest Euclidean norm.
     """
-    check_tensor("phi", phi, ndim=2, floating=True)
+    check_tensor("phi", phi, ndim=2, floating=True, min_rows=1)
     check_tensor("y", y, floating=True)
     if y.dim() not in (1, 2) or y.shape[0] != phi.shape[0]:
         raise ValueError(f"y must be (n,) or (n, k) with n = phi.shape[0] = {phi.shape[0]}, "
@@ -97,10 +98,12 @@ def with_label_noise(y: torch.Tensor, fraction: float, n_classes: int = 10,
     A replaced label is drawn uniformly from the *other* classes, so exactly
     ``round(fraction · n)`` labels are wrong.
     """
-    check_tensor("y", y, ndim=1)
     fraction = check_probability("fraction", fraction)
     n_classes = check_positive_int("n_classes", n_classes)
-    g = torch.Generator().manual_seed(seed)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2 to draw a wrong label, got {n_classes}")
+    check_index_tensor("y", y, n_classes, ndim=1)
+    g = torch.Generator().manual_seed(check_seed(seed))
     n = y.shape[0]
     idx = torch.randperm(n, generator=g)[: int(round(fraction * n))]
     shift = torch.randint(1, n_classes, (idx.numel(),), generator=g)
@@ -119,6 +122,12 @@ def random_features_error(x_train: torch.Tensor, y_train: torch.Tensor, x_test: 
     """
     check_tensor("x_train", x_train, ndim=2, floating=True)
     check_tensor("x_test", x_test, ndim=2, last_dim=x_train.shape[1], floating=True)
+    n_classes = check_positive_int("n_classes", n_classes)
+    for name, y, x in (("y_train", y_train, x_train), ("y_test", y_test, x_test)):
+        check_index_tensor(name, y, n_classes, ndim=1)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError(f"{name} must have one label per row ({x.shape[0]},), got "
+                             f"{tuple(y.shape)}")
     features = RandomFeatures(x_train.shape[1], n_features, seed=seed)
     targets = torch.nn.functional.one_hot(y_train, n_classes).double()
     beta = min_norm_least_squares(features(x_train), targets)
@@ -137,6 +146,10 @@ def double_descent_curve(x_train: torch.Tensor, y_train: torch.Tensor, x_test: t
         raise ValueError("feature_counts must not be empty")
     if len(seeds) == 0:
         raise ValueError("seeds must not be empty")
+    for j, p in enumerate(feature_counts):
+        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p <= 0:
+            raise ValueError(f"feature_counts must hold positive integers, got "
+                             f"feature_counts[{j}] = {p!r}")
     mse = np.zeros((len(seeds), len(feature_counts)))
     err = np.zeros_like(mse)
     for i, seed in enumerate(seeds):
@@ -171,10 +184,10 @@ def fit_power_law(n: Sequence[float], loss: Sequence[float]) -> PowerLawFit:
                          f"and {l_arr.shape}")
     if n_arr.size < 3:
         raise ValueError(f"n must hold at least 3 sizes to fit and judge a line, got {n_arr.size}")
-    if np.any(n_arr <= 0):
-        raise ValueError("n must be positive")
-    if np.any(l_arr <= 0):
-        raise ValueError("loss must be positive")
+    if not np.all(np.isfinite(n_arr) & (n_arr > 0)):
+        raise ValueError(f"n must be positive and finite, got {n_arr.tolist()}")
+    if not np.all(np.isfinite(l_arr) & (l_arr > 0)):
+        raise ValueError(f"loss must be positive and finite, got {l_arr.tolist()}")
     lx, ly = np.log(n_arr), np.log(l_arr)
     slope, intercept = np.polyfit(lx, ly, 1)
     resid = ly - (slope * lx + intercept)
@@ -198,6 +211,8 @@ class MLP(nn.Module):
         super().__init__()
         self.n_input = check_positive_int("n_input", n_input)
         self.n_classes = check_positive_int("n_classes", n_classes)
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+            raise TypeError(f"hidden must be a sequence of layer widths, got {hidden!r}")
         hidden = tuple(hidden)
         for i, h in enumerate(hidden):
             check_positive_int(f"hidden[{i}]", h)
@@ -216,8 +231,7 @@ class MLP(nn.Module):
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters of ``model``."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_module("model", model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -234,9 +248,11 @@ def teacher_regression_data(n: int, n_input: int = 8, teacher_width: int = 256,
     Returns ``x: (n, n_input)`` and ``y: (n, 1)``, both float32.
     """
     n = check_positive_int("n", n)
+    if n < 2:
+        raise ValueError(f"n must be at least 2 (targets are scaled by their std), got {n}")
     n_input = check_positive_int("n_input", n_input)
     teacher_width = check_positive_int("teacher_width", teacher_width)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     w1 = torch.randn(n_input, teacher_width, generator=g) / math.sqrt(n_input)
     b1 = 0.5 * torch.randn(teacher_width, generator=g)
     w2 = torch.randn(teacher_width, 1, generator=g) / math.sqrt(teacher_width)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_nonnegative_float
-from .core import Autoencoder, activation_derivative
+from .core import Autoencoder, activation_derivative, check_autoencoder
 
 
 def _norm_sq_from_code(model: Autoencoder, h: torch.Tensor) -> torch.Tensor:
@@ -30,6 +30,7 @@ def _norm_sq_from_code(model: Autoencoder, h: torch.Tensor) -> torch.Tensor:
 
 def jacobian_norm_sq(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
     """``‖∂h/∂x‖_F²`` for each example, shape ``(batch,)``, in closed form."""
+    check_autoencoder(model)
     return _norm_sq_from_code(model, model.encode(x))
 
 

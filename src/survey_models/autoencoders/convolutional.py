@@ -63,6 +63,12 @@ class ConvAutoencoder(nn.Module):
         return self.encoder(x.view(-1, 1, self.side, self.side))
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """The image rows ``(batch, side²)`` from codes ``h: (batch, c2, side/4, side/4)``."""
+        check_tensor("h", h, ndim=4, floating=True)
+        code = (self.channels[1], self.side // 4, self.side // 4)
+        if h.shape[1:] != code:
+            raise ValueError(f"h must have shape (batch, {', '.join(map(str, code))}), got "
+                             f"{tuple(h.shape)}")
         return self.decoder(h).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

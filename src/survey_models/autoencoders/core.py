@@ -85,6 +85,12 @@ class Autoencoder(nn.Module):
         return f"n_input={self.n_input}, n_hidden={self.n_hidden}, structure={self.structure}"
 
 
+def check_autoencoder(model: object, name: str = "model") -> Autoencoder:
+    if not isinstance(model, Autoencoder):
+        raise TypeError(f"{name} must be an Autoencoder, got {type(model).__name__}")
+    return model
+
+
 def activation_derivative(activation: nn.Module, h: torch.Tensor) -> torch.Tensor:
     """``σ'(a)`` written through the activation's own output ``h = σ(a)``.
 
@@ -110,7 +116,7 @@ def reconstruction_errors(model: nn.Module, x: torch.Tensor,
     per-example values are the anomaly scores of :mod:`survey_models.autoencoders.anomaly`.
     """
     y = model(x)
-    target = x if target is None else target
+    target = x if target is None else check_tensor("target", target)
     if target.shape != y.shape:
         raise ValueError(f"target must have shape {tuple(y.shape)}, got {tuple(target.shape)}")
     return ((y - target) ** 2).sum(dim=1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_positive_int, check_tensor
-from .core import Autoencoder
+from .core import Autoencoder, check_autoencoder
 
 
 def linear_autoencoder(n_input: int, n_hidden: int) -> Autoencoder:
@@ -39,6 +39,7 @@ def pca_subspace(x: torch.Tensor, k: int) -> torch.Tensor:
 
 def decoder_subspace(model: Autoencoder) -> torch.Tensor:
     """Orthonormal basis ``(n_input, n_hidden)`` of the column space of the decoder ``W2``."""
+    check_autoencoder(model)
     q, _ = torch.linalg.qr(model.decoder_linear.weight.detach())
     return q
 
@@ -64,6 +65,7 @@ def pca_reconstruction_error(x_train: torch.Tensor, x: torch.Tensor, k: int) -> 
     """Mean squared error per example of projecting ``x`` on the top-``k`` PCA subspace of
     ``x_train`` (the best any rank-``k`` linear autoencoder can do on ``x_train``)."""
     basis = pca_subspace(x_train, k)
+    check_tensor("x", x, ndim=2, last_dim=x_train.shape[1], floating=True)
     mean = x_train.mean(dim=0, keepdim=True)
     recon = mean + (x - mean) @ basis @ basis.T
     return float(((recon - x) ** 2).sum(dim=1).mean())

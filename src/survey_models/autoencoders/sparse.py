@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_nonnegative_float, check_probability
+from .._checks import check_nonnegative_float, check_probability, check_tensor
 from .core import Autoencoder
 
 _EPS = 1e-7
@@ -29,6 +29,7 @@ _EPS = 1e-7
 def kl_sparsity(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
     """``Σ_j KL(ρ ‖ ρ̂_j)`` between Bernoulli(ρ) and Bernoulli(ρ̂_j); ``rho_hat: (n_hidden,)``."""
     rho = check_probability("rho", rho, open_interval=True)
+    check_tensor("rho_hat", rho_hat, floating=True)
     rho_hat = rho_hat.clamp(_EPS, 1 - _EPS)
     return (rho * torch.log(rho / rho_hat)
             + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()

@@ -62,6 +62,10 @@ class StackedEncoder(nn.Module):
     @torch.no_grad()
     def load_pretrained(self, autoencoders: Sequence[Autoencoder]) -> "StackedEncoder":
         """Copy ``W1, b1`` of each pre-trained autoencoder into the matching layer."""
+        if not isinstance(autoencoders, Sequence) or not all(
+                isinstance(a, Autoencoder) for a in autoencoders):
+            raise TypeError(f"autoencoders must be a sequence of Autoencoder, got "
+                            f"{autoencoders!r:.80}")
         if len(autoencoders) != len(self.layers):
             raise ValueError(f"autoencoders must hold {len(self.layers)} models, one per "
                              f"layer, got {len(autoencoders)}")

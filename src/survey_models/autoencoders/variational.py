@@ -86,16 +86,35 @@ class VariationalAutoencoder(nn.Module):
         return f"n_input={self.n_input}, n_hidden={self.n_hidden}, n_latent={self.n_latent}"
 
 
+def _check_gaussian(mu: object, log_var: object) -> None:
+    check_tensor("mu", mu, floating=True)
+    check_tensor("log_var", log_var, floating=True)
+    assert isinstance(mu, torch.Tensor) and isinstance(log_var, torch.Tensor)
+    if log_var.shape != mu.shape:
+        raise ValueError(f"log_var must have the shape of mu {tuple(mu.shape)}, got "
+                         f"{tuple(log_var.shape)}")
+
+
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """``KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² - 1 - log σ_j²)``; shape ``(batch,)``."""
+    _check_gaussian(mu, log_var)
     return 0.5 * (mu ** 2 + log_var.exp() - 1 - log_var).sum(dim=-1)
 
 
 def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """``z = μ + σ ⊙ ε`` with ``ε ~ N(0, I)`` (given or drawn): differentiable in μ and σ."""
+    """``z = μ + σ ⊙ ε`` with ``ε ~ N(0, I)`` (given or drawn): differentiable in μ and σ.
+
+    A given ``eps`` has the shape of ``mu`` or extra leading (sample) dimensions.
+    """
+    _check_gaussian(mu, log_var)
     if eps is None:
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+    else:
+        check_tensor("eps", eps, floating=True)
+        if eps.shape[eps.dim() - mu.dim():] != mu.shape:
+            raise ValueError(f"eps must end with the shape of mu {tuple(mu.shape)}, got "
+                             f"{tuple(eps.shape)}")
     return mu + (0.5 * log_var).exp() * eps
 
 
