@@ -97,6 +97,7 @@ bad("evaluate(batch_size=0)", "batch_size",
     lambda: train.evaluate(nn.Linear(2, 1), mse, (X2, X2[:, :1]), batch_size=0))
 bad("evaluate(data=empty)", "data",
     lambda: train.evaluate(nn.Linear(2, 1), mse, (torch.zeros(0, 2), torch.zeros(0, 1))))
+bad("History().final_train_loss", "train_loss", lambda: train.History().final_train_loss)
 bad("set_seed('a')", "seed", lambda: train.set_seed("a"))
 bad("set_seed(-1)", "seed", lambda: train.set_seed(-1))
 
@@ -140,6 +141,7 @@ bads("windows", "block_size", lambda v: lambda: text.windows(torch.arange(9), v)
 bads("windows", "stride", lambda v: lambda: text.windows(torch.arange(9), 2, v), [0, -1])
 bad("windows(ids too short)", "ids", lambda: text.windows(torch.arange(3), 5))
 bad("windows(ids=2-D)", "ids", lambda: text.windows(INTS, 1))
+bad("windows(ids float)", "ids", lambda: text.windows(torch.rand(9), 2))
 bad("bigram_counts(vocab_size=0)", "vocab_size", lambda: text.bigram_counts(torch.arange(4), 0))
 bad("bigram_counts(ids >= vocab)", "ids", lambda: text.bigram_counts(torch.arange(9), 3))
 bad("bigram_counts(ids<0)", "ids", lambda: text.bigram_counts(torch.tensor([0, -1, 2]), 3))
@@ -184,8 +186,10 @@ bad("addition_task(n_digits=0)", "n_digits",
     lambda: reasoning.addition_task(torch.tensor([1]), torch.tensor([2]), 0))
 bad("addition_task(shapes differ)", "b",
     lambda: reasoning.addition_task(torch.tensor([1]), torch.tensor([2, 3])))
-bad("decode_addition(tensor([-1]))", "tokens", lambda: reasoning.decode_addition(torch.tensor([-1])))
-bad("decode_addition(tensor([14]))", "tokens", lambda: reasoning.decode_addition(torch.tensor([14])))
+bad("decode_addition(tensor([-1]))", "tokens",
+    lambda: reasoning.decode_addition(torch.tensor([-1])))
+bad("decode_addition(tensor([14]))", "tokens",
+    lambda: reasoning.decode_addition(torch.tensor([14])))
 bad("decode_addition(2-D)", "tokens", lambda: reasoning.decode_addition(INTS))
 bad("decode_addition(float)", "tokens", lambda: reasoning.decode_addition(torch.tensor([1.5])))
 bads("modular_addition_task", "p", lambda v: lambda: reasoning.modular_addition_task(v),
@@ -195,7 +199,8 @@ bads("split_task", "train_fraction", lambda v: lambda: reasoning.split_task(TASK
      [0.0, 1.0, 0.01, NAN])
 bad("split_task(task='x')", "task", lambda: reasoning.split_task("x", 0.5))
 GPT_MOD = transformer.GPT(TASK.vocab_size, 4, n_layer=1, n_head=1, d_model=8)
-bad("exact_match(model w/o generate)", "model", lambda: reasoning.exact_match(nn.Linear(2, 2), TASK))
+bad("exact_match(model w/o generate)", "model",
+    lambda: reasoning.exact_match(nn.Linear(2, 2), TASK))
 bad("exact_match(batch_size=0)", "batch_size",
     lambda: reasoning.exact_match(GPT_MOD, TASK, batch_size=0))
 bad("exact_match(task='x')", "task", lambda: reasoning.exact_match(GPT_MOD, "x"))
@@ -250,6 +255,8 @@ bad("digits_features(x NaN)", "x", lambda: metrics.digits_features(torch.full((2
 bads("knn_precision_recall", "k", lambda v: lambda: metrics.knn_precision_recall(X2, X2, v),
      [0, 16, 1.5])
 bad("one_nn_accuracy(fake empty)", "fake", lambda: metrics.one_nn_accuracy(X2, torch.zeros(0, 2)))
+bad("train_digits_classifier(seed=-1)", "seed",
+    lambda: metrics.train_digits_classifier(seed=-1))
 bads("train_digits_classifier", "steps", lambda v: lambda: metrics.train_digits_classifier(steps=v),
      [0, 1.5])
 bads("train_digits_classifier", "lr", lambda v: lambda: metrics.train_digits_classifier(lr=v),
@@ -284,7 +291,8 @@ bad("q_posterior(xt shape differs)", "xt", lambda: SCHED.q_posterior(X2, X2[:, :
 bad("predict_x0(eps wrong shape)", "eps", lambda: SCHED.predict_x0(X2, T0, torch.zeros(16, 3)))
 bad("predict_x0(xt=list)", "xt", lambda: SCHED.predict_x0([1.0], T0, X2))
 bad("predict_eps(x0 wrong shape)", "x0", lambda: SCHED.predict_eps(X2, T0, torch.zeros(16, 3)))
-bads("timestep_embedding", "dim", lambda v: lambda: diffusion.timestep_embedding(T0, v), [0, 3, 2.0])
+bads("timestep_embedding", "dim",
+    lambda v: lambda: diffusion.timestep_embedding(T0, v), [0, 3, 2.0])
 bad("timestep_embedding(t 2-D)", "t", lambda: diffusion.timestep_embedding(INTS, 4))
 bad("timestep_embedding(t=list)", "t", lambda: diffusion.timestep_embedding([1, 2], 4))
 bads("timestep_embedding", "max_period",
@@ -376,6 +384,7 @@ bad("bernoulli_baseline_log_likelihood(train empty)", "train",
 bads("DBN", "sizes", lambda v: lambda: energy.DBN(v), [[64], "ab", 5])
 bad("DBN([4, 0])", "sizes[1]", lambda: energy.DBN([4, 0]))
 DBN = energy.DBN([4, 3, 2])
+bad("DBN.pretrain(epochs=0)", "epochs", lambda: DBN.pretrain(V4, epochs=0))
 bad("DBN.up(v 3 cols)", "v", lambda: DBN.up(torch.zeros(2, 3)))
 bad("DBN.pretrain(data 1-D)", "data", lambda: DBN.pretrain(torch.zeros(4)))
 bads("DBN.sample", "n", lambda v: lambda: DBN.sample(v), [0, 2.0])
@@ -393,8 +402,10 @@ bad("prunable_weights(no Linear)", "model", lambda: compression.prunable_weights
 bads("global_magnitude_masks", "sparsity",
      lambda v: lambda: compression.global_magnitude_masks(NET, v), [1.5, NAN, -0.1])
 bad("apply_masks(masks=list)", "masks", lambda: compression.apply_masks(NET, [torch.ones(3, 4)]))
-bad("apply_masks(unknown name)", "masks", lambda: compression.apply_masks(NET, {"9": torch.ones(1)}))
-bad("apply_masks(mask wrong shape)", "masks", lambda: compression.apply_masks(NET, {"0": torch.ones(2)}))
+bad("apply_masks(unknown name)", "masks",
+    lambda: compression.apply_masks(NET, {"9": torch.ones(1)}))
+bad("apply_masks(mask wrong shape)", "masks",
+    lambda: compression.apply_masks(NET, {"0": torch.ones(2)}))
 bad("apply_masks(mask=list)", "masks", lambda: compression.apply_masks(NET, {"0": [[1.0]]}))
 bad("sparsity('m')", "model", lambda: compression.sparsity("m"))
 bads("quantization_step", "bits", lambda v: lambda: compression.quantization_step(X2, v),
@@ -411,8 +422,10 @@ bad("Int8Linear(q_weight float)", "q_weight",
 bad("Int8Linear(scale wrong size)", "scale",
     lambda: compression.Int8Linear(torch.zeros(3, 4, dtype=torch.int8), torch.ones(2), None))
 bad("Int8Linear(bias wrong size)", "bias",
-    lambda: compression.Int8Linear(torch.zeros(3, 4, dtype=torch.int8), torch.ones(3), torch.ones(4)))
-bad("Int8Linear.from_linear(conv)", "layer", lambda: compression.Int8Linear.from_linear(nn.Conv1d(1, 1, 1)))
+    lambda: compression.Int8Linear(torch.zeros(3, 4, dtype=torch.int8), torch.ones(3),
+                                   torch.ones(4)))
+bad("Int8Linear.from_linear(conv)", "layer",
+    lambda: compression.Int8Linear.from_linear(nn.Conv1d(1, 1, 1)))
 bad("Int8Linear()(x 3 cols)", "x", lambda: INT8(torch.zeros(2, 3)))
 bad("Int8Linear()(x int)", "x", lambda: INT8(torch.zeros(2, 4, dtype=torch.long)))
 bad("quantize_int8('m')", "model", lambda: compression.quantize_int8("m"))
@@ -437,7 +450,8 @@ bad("place_on_canvas(images int)", "images",
 bads("SmallCNN", "n_classes", lambda v: lambda: convolution.SmallCNN(v), [0, 2.0])
 bads("SmallCNN", "channels", lambda v: lambda: convolution.SmallCNN(channels=v),
      [(), (16, -1), (16, True), "ab", 16])
-bads("SmallCNN", "pool_every", lambda v: lambda: convolution.SmallCNN(pool_every=v), [-1, True, 1.0])
+bads("SmallCNN", "pool_every",
+    lambda v: lambda: convolution.SmallCNN(pool_every=v), [-1, True, 1.0])
 bad("SmallCNN()(x 3 channels)", "x", lambda: convolution.SmallCNN()(torch.rand(2, 3, 8, 8)))
 bad("SmallCNN()(x 3-D)", "x", lambda: convolution.SmallCNN()(torch.rand(2, 8, 8)))
 bad("SmallCNN(pool 1, 3 convs)(x 2x2)", "x",
@@ -445,7 +459,8 @@ bad("SmallCNN(pool 1, 3 convs)(x 2x2)", "x",
 bads("MLPClassifier", "side", lambda v: lambda: convolution.MLPClassifier(v), [0, 8.0])
 bad("MLPClassifier(hidden=(0,))", "hidden", lambda: convolution.MLPClassifier(8, hidden=(0,)))
 bad("MLPClassifier()(x 4x8)", "x", lambda: convolution.MLPClassifier(8)(torch.rand(2, 1, 4, 8)))
-bad("MLPClassifier()(x 2 channels)", "x", lambda: convolution.MLPClassifier(8)(torch.rand(2, 2, 8, 8)))
+bad("MLPClassifier()(x 2 channels)", "x",
+    lambda: convolution.MLPClassifier(8)(torch.rand(2, 2, 8, 8)))
 for name, v in [("side", 0), ("patch", 3), ("patch", 0), ("n_classes", 0), ("d_model", 0),
                 ("n_head", 3), ("n_head", 0), ("n_layer", -3), ("n_layer", 0), ("n_layer", 1.5),
                 ("positional", "sinusoidal"), ("d_model", 6.0)]:
@@ -514,6 +529,7 @@ bad("GPT()(idx float)", "idx", lambda: GPT(torch.zeros(2, 3)))
 bad("GPT()(idx too long)", "idx", lambda: GPT(torch.zeros(2, 5, dtype=torch.long)))
 bad("GPT()(idx >= vocab)", "idx", lambda: GPT(torch.full((2, 3), 5)))
 bad("GPT()(idx 1-D)", "idx", lambda: GPT(torch.zeros(3, dtype=torch.long)))
+bad("GPT.embed(idx float)", "idx", lambda: GPT.embed(torch.zeros(2, 3)))
 bads("GPT.generate", "max_new_tokens", lambda v: lambda: GPT.generate(IDX, v), [0, 2.0])
 bads("GPT.generate", "temperature", lambda v: lambda: GPT.generate(IDX, 1, temperature=v),
      [0.0, -1.0, INF, NAN])
@@ -531,20 +547,25 @@ ADD = attention.AdditiveAttention(4, 4, 5)
 REC = attention.RecallModel(8, 4, d_model=4)
 KEYS = torch.zeros(2, 3, dtype=torch.long)
 bads("causal_mask", "length", lambda v: lambda: attention.causal_mask(v), [0, 2.0])
-bad("sdpa(k last dim differs)", "k", lambda: attention.scaled_dot_product_attention(Q, Q[..., :2], Q))
+bad("sdpa(k last dim differs)", "k",
+    lambda: attention.scaled_dot_product_attention(Q, Q[..., :2], Q))
 bad("sdpa(v length differs)", "v", lambda: attention.scaled_dot_product_attention(Q, Q, Q[:, :2]))
 bad("sdpa(q 1-D)", "q", lambda: attention.scaled_dot_product_attention(torch.rand(4), Q, Q))
 bad("sdpa(mask wrong shape)", "mask",
-    lambda: attention.scaled_dot_product_attention(Q, Q, Q, mask=torch.ones(2, 2, dtype=torch.bool)))
+    lambda: attention.scaled_dot_product_attention(Q, Q, Q,
+                                                   mask=torch.ones(2, 2, dtype=torch.bool)))
 bad("sdpa(mask int)", "mask",
-    lambda: attention.scaled_dot_product_attention(Q, Q, Q, mask=torch.ones(3, 3, dtype=torch.long)))
-bads("sdpa", "dropout", lambda v: lambda: attention.scaled_dot_product_attention(Q, Q, Q, dropout=v),
+    lambda: attention.scaled_dot_product_attention(Q, Q, Q,
+                                                   mask=torch.ones(3, 3, dtype=torch.long)))
+bads("sdpa", "dropout",
+    lambda v: lambda: attention.scaled_dot_product_attention(Q, Q, Q, dropout=v),
      [1.5, NAN])
 bad("fast_sdpa(mask and is_causal)", "is_causal",
     lambda: attention.fast_scaled_dot_product_attention(
         Q, Q, Q, mask=torch.ones(3, 3, dtype=torch.bool), is_causal=True))
 bads("MultiHeadAttention", "n_head", lambda v: lambda: attention.MultiHeadAttention(4, v), [3, 0])
-bads("MultiHeadAttention", "kdim", lambda v: lambda: attention.MultiHeadAttention(4, 2, kdim=v), [0])
+bads("MultiHeadAttention", "kdim",
+    lambda v: lambda: attention.MultiHeadAttention(4, 2, kdim=v), [0])
 bads("MultiHeadAttention", "dropout",
      lambda v: lambda: attention.MultiHeadAttention(4, 2, dropout=v), [-0.1])
 bad("MultiHeadAttention()(query 2-D)", "query", lambda: MHA(torch.rand(3, 4)))
@@ -563,7 +584,8 @@ bads("RecallModel", "kind", lambda v: lambda: attention.RecallModel(8, 4, kind=v
 bads("RecallModel", "n_values", lambda v: lambda: attention.RecallModel(8, v), [0])
 bad("RecallModel()(keys float)", "keys",
     lambda: REC(torch.zeros(2, 3), KEYS, torch.zeros(2, dtype=torch.long)))
-bad("RecallModel()(query wrong length)", "query", lambda: REC(KEYS, KEYS, torch.zeros(3, dtype=torch.long)))
+bad("RecallModel()(query wrong length)", "query",
+    lambda: REC(KEYS, KEYS, torch.zeros(3, dtype=torch.long)))
 bad("RecallModel()(keys=list)", "keys", lambda: REC([[0]], KEYS, torch.zeros(2, dtype=torch.long)))
 
 # --------------------------------------------------------------------------------------
@@ -574,7 +596,8 @@ D = gan.MLPDiscriminator(2, hidden=8, depth=1)
 LOGITS = torch.zeros(4)
 bad("discriminator_loss(real_logits 2-D)", "real_logits",
     lambda: gan.discriminator_loss(torch.zeros(4, 2), LOGITS))
-bad("generator_loss_nonsaturating(list)", "fake_logits", lambda: gan.generator_loss_nonsaturating([0.0]))
+bad("generator_loss_nonsaturating(list)", "fake_logits",
+    lambda: gan.generator_loss_nonsaturating([0.0]))
 bad("critic_loss_wasserstein(fake int)", "fake_scores",
     lambda: gan.critic_loss_wasserstein(LOGITS, torch.zeros(4, dtype=torch.long)))
 bad("discriminator_loss_hinge(real 3-D)", "real_scores",
@@ -611,22 +634,32 @@ for name, values in {"loss": ["ls"], "steps": [0], "batch_size": [0], "n_critic"
         bad(f"train_adversarial({name}={v!r})", name, adv(**{name: v}))
 bad("train_adversarial(data empty)", "data", adv(data=torch.zeros(0, 2)))
 bad("train_adversarial(data int)", "data", adv(data=INTS))
-bad("train_adversarial(labels wrong length)", "labels", adv(labels=torch.zeros(3, dtype=torch.long)))
+bad("train_adversarial(labels wrong length)", "labels",
+    adv(labels=torch.zeros(3, dtype=torch.long)))
 bad("train_adversarial(generator w/o latent_dim)", "generator", adv(generator=nn.Linear(2, 2)))
 bad("train_adversarial(data NaN)", "data", adv(data=torch.cat([NAN_ROW, NAN_ROW])))
 bads("sample", "n", lambda v: lambda: gan.sample(G, v), [0, 2.0])
 bad("sample(generator w/o latent_dim)", "generator", lambda: gan.sample(nn.Linear(2, 2), 2))
 CG = gan.ConditionalGenerator(2, 3, 2, hidden=8, depth=1)
 PD = gan.ProjectionDiscriminator(2, 3, hidden=8, depth=1)
-bad("ConditionalGenerator()(labels = 3)", "labels", lambda: CG(torch.zeros(4, 2), torch.full((4,), 3)))
+bad("ConditionalGenerator()(labels = 3)", "labels",
+    lambda: CG(torch.zeros(4, 2), torch.full((4,), 3)))
 bad("ConditionalGenerator()(labels float)", "labels", lambda: CG(torch.zeros(4, 2), torch.zeros(4)))
 bad("ConditionalGenerator(n_classes=0)", "n_classes", lambda: gan.ConditionalGenerator(2, 0))
 bad("ProjectionDiscriminator()(labels wrong length)", "labels",
     lambda: PD(X2, torch.zeros(3, dtype=torch.long)))
+bad("ConditionalBatchNorm1d()(h 3 cols)", "h",
+    lambda: gan.ConditionalBatchNorm1d(4, 2)(torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)))
+bad("sample(labels wrong length)", "labels",
+    lambda: gan.sample(CG, 4, labels=torch.zeros(3, dtype=torch.long)))
+bad("sample(psi=inf)", "psi", lambda: gan.sample(G, 4, psi=INF))
+bad("sample(seed=-1)", "seed", lambda: gan.sample(G, 4, seed=-1))
 bad("ProjectionDiscriminator(in_dim=0)", "in_dim", lambda: gan.ProjectionDiscriminator(0))
-bad("ConditionalBatchNorm1d(num_features=0)", "num_features", lambda: gan.ConditionalBatchNorm1d(0, 2))
+bad("ConditionalBatchNorm1d(num_features=0)", "num_features",
+    lambda: gan.ConditionalBatchNorm1d(0, 2))
 bads("ModulatedLinear", "eps", lambda v: lambda: gan.ModulatedLinear(2, 2, 2, eps=v), [0.0, INF])
-bad("ModulatedLinear()(w 3 cols)", "w", lambda: gan.ModulatedLinear(2, 2, 2)(X2, torch.zeros(16, 3)))
+bad("ModulatedLinear()(w 3 cols)", "w",
+    lambda: gan.ModulatedLinear(2, 2, 2)(X2, torch.zeros(16, 3)))
 SG = gan.StyleGenerator(latent_dim=2, w_dim=4, hidden=4, n_layers=2, out_dim=4, mapping_depth=1)
 bads("StyleGenerator", "mixing_prob", lambda v: lambda: gan.StyleGenerator(mixing_prob=v),
      [1.5, NAN, "0.5"])
@@ -645,11 +678,14 @@ bads("RandomFeatures", "n_features", lambda v: lambda: scaling.RandomFeatures(2,
 bad("RandomFeatures()(x 3 cols)", "x", lambda: scaling.RandomFeatures(2, 4)(torch.zeros(2, 3)))
 bads("min_norm_least_squares", "rcond",
      lambda v: lambda: scaling.min_norm_least_squares(X2, X2[:, 0], v), [-1.0, NAN, INF])
-bad("min_norm_least_squares(y wrong rows)", "y", lambda: scaling.min_norm_least_squares(X2, X2[:3, 0]))
+bad("min_norm_least_squares(y wrong rows)", "y",
+    lambda: scaling.min_norm_least_squares(X2, X2[:3, 0]))
 bad("min_norm_least_squares(phi 0 rows)", "phi",
     lambda: scaling.min_norm_least_squares(torch.zeros(0, 2), torch.zeros(0)))
-bad("min_norm_least_squares(phi int)", "phi", lambda: scaling.min_norm_least_squares(INTS, INTS[:, 0]))
-bads("with_label_noise", "fraction", lambda v: lambda: scaling.with_label_noise(Y_INT, v), [1.5, NAN])
+bad("min_norm_least_squares(phi int)", "phi",
+    lambda: scaling.min_norm_least_squares(INTS, INTS[:, 0]))
+bads("with_label_noise", "fraction",
+    lambda v: lambda: scaling.with_label_noise(Y_INT, v), [1.5, NAN])
 bads("with_label_noise", "n_classes", lambda v: lambda: scaling.with_label_noise(Y_INT, 0.5, v),
      [1, 0])
 bad("with_label_noise(y out of range)", "y", lambda: scaling.with_label_noise(Y_INT, 0.5, 2))
@@ -690,7 +726,8 @@ bads("teacher_regression_data", "teacher_width",
 # --------------------------------------------------------------------------------------
 MTOK = multimodal.CharTokenizer(["数字七", "a 7"])
 VQ = multimodal.PatchVQ(codebook_size=4, patch=2, side=4)
-bads("digit_caption", "label", lambda v: lambda: multimodal.digit_caption(v, "{d}"), [10, True, 1.0])
+bads("digit_caption", "label",
+    lambda v: lambda: multimodal.digit_caption(v, "{d}"), [10, True, 1.0])
 bads("digit_caption", "template", lambda v: lambda: multimodal.digit_caption(3, v), ["x", 5])
 bads("multimodal.CharTokenizer", "corpus", lambda v: lambda: multimodal.CharTokenizer(v),
      ["abc", 5, [], [1]])
@@ -709,7 +746,8 @@ bad("caption_pairs(repeats=0)", "repeats",
     lambda: multimodal.caption_pairs(X64, Y10, MTOK, ["{d}"], repeats=0))
 bad("caption_pairs(tokenizer='t')", "tokenizer",
     lambda: multimodal.caption_pairs(X64, Y10, "t", ["{d}"]))
-bad("caption_pairs(images 1-D)", "images", lambda: multimodal.caption_pairs(Y10, Y10, MTOK, ["{d}"]))
+bad("caption_pairs(images 1-D)", "images",
+    lambda: multimodal.caption_pairs(Y10, Y10, MTOK, ["{d}"]))
 bads("ImageEncoder", "embed_dim", lambda v: lambda: multimodal.ImageEncoder(embed_dim=v), [0])
 bad("ImageEncoder()(x 63 cols)", "images", lambda: multimodal.ImageEncoder()(torch.rand(2, 63)))
 TE = multimodal.TextEncoder(5, hidden=4, embed_dim=4)
@@ -722,6 +760,13 @@ bad("info_nce_loss(text_emb shape differs)", "text_emb",
     lambda: multimodal.info_nce_loss(X2, X2[:3], 0.1))
 bad("info_nce_loss(labels wrong length)", "labels",
     lambda: multimodal.info_nce_loss(X2, X2, 0.1, labels=Y10[:3]))
+CLIPM = multimodal.CLIP(5, hidden=8, embed_dim=4)
+bad("zero_shot_predict(class_tokens float)", "tokens",
+    lambda: multimodal.zero_shot_predict(CLIPM, X64, torch.zeros(2, 3)))
+bad("clip_scores(images 3 cols)", "images",
+    lambda: multimodal.clip_scores(CLIPM, torch.rand(2, 3), KEYS))
+bad("clip_loss(labels wrong length)", "labels",
+    lambda: multimodal.clip_loss(CLIPM, X64[:2], KEYS, Y10[:3]))
 bad("CLIP(vocab_size=0)", "vocab_size", lambda: multimodal.CLIP(0))
 bad("CLIP(hidden=1)", "hidden", lambda: multimodal.CLIP(5, hidden=1))
 bads("PatchVQ", "patch", lambda v: lambda: multimodal.PatchVQ(patch=v), [3, 0])
@@ -760,7 +805,8 @@ LG = torch.randn(4, 3)
 LIN = nn.Linear(2, 3)
 bads("soften", "temperature", lambda v: lambda: distillation.soften(LG, v), [0.0, INF, NAN])
 bad("soften(logits 1-D)", "logits", lambda: distillation.soften(torch.zeros(3), 1.0))
-bads("distillation_loss", "alpha", lambda v: lambda: distillation.distillation_loss(LG, LG, alpha=v),
+bads("distillation_loss", "alpha",
+    lambda v: lambda: distillation.distillation_loss(LG, LG, alpha=v),
      [1.5, NAN])
 bads("distillation_loss", "temperature",
      lambda v: lambda: distillation.distillation_loss(LG, LG, temperature=v), [0.0, -2.0])
@@ -814,13 +860,15 @@ bad("reconstruction_loss(target wrong shape)", "target",
 bad("reconstruction_errors(target=list)", "target", lambda: ae.reconstruction_errors(AE, X4, [0.0]))
 bad("roc_auc(normal empty)", "normal_scores", lambda: ae.roc_auc(torch.zeros(0), torch.ones(2)))
 bad("roc_auc(anomaly 2-D)", "anomaly_scores", lambda: ae.roc_auc(torch.ones(2), torch.ones(2, 2)))
-bads("ContractiveLoss", "contraction_weight", lambda v: lambda: ae.ContractiveLoss(v), [-1.0, NAN, INF])
+bads("ContractiveLoss", "contraction_weight",
+    lambda v: lambda: ae.ContractiveLoss(v), [-1.0, NAN, INF])
 bad("jacobian_norm_sq(model=Linear)", "model", lambda: ae.jacobian_norm_sq(nn.Linear(4, 4), X4))
 bads("ConvAutoencoder", "side", lambda v: lambda: ae.ConvAutoencoder(side=v), [6, 0])
 bads("ConvAutoencoder", "channels", lambda v: lambda: ae.ConvAutoencoder(channels=v),
      [(8,), "ab", (8, 0)])
 bad("ConvAutoencoder()(x 63 cols)", "x", lambda: ae.ConvAutoencoder()(torch.rand(2, 63)))
-bad("ConvAutoencoder.decode(h wrong shape)", "h", lambda: ae.ConvAutoencoder().decode(torch.rand(2, 8)))
+bad("ConvAutoencoder.decode(h wrong shape)", "h",
+    lambda: ae.ConvAutoencoder().decode(torch.rand(2, 8)))
 bads("corrupt", "noise_level", lambda v: lambda: ae.corrupt(X4, "mask", v), [1.5, NAN])
 bads("corrupt", "noise", lambda v: lambda: ae.corrupt(X4, v), ["salt"])
 bad("corrupt(gaussian, noise_level=inf)", "noise_level", lambda: ae.corrupt(X4, "gaussian", INF))
@@ -844,6 +892,15 @@ bad("StackedEncoder.load_pretrained(wrong widths)", "autoencoders",
     lambda: ae.StackedEncoder([4, 3]).load_pretrained([AE]))
 bad("StackedEncoder.load_pretrained(5)", "autoencoders",
     lambda: ae.StackedEncoder([4, 3]).load_pretrained(5))
+bad("stacked accuracy(y wrong length)", "y",
+    lambda: ae.accuracy(ae.StackedEncoder([4, 2], n_classes=2), X4[:3], Y10[:2]))
+bad("autoencoders.count_parameters('m')", "model", lambda: ae.count_parameters("m"))
+bad("ContractiveLoss()(model=Linear)", "model",
+    lambda: ae.ContractiveLoss()(nn.Linear(4, 4), X4))
+bad("contractive_penalty(model=Linear)", "model",
+    lambda: ae.contractive_penalty(nn.Linear(4, 4), X4))
+bad("anomaly_scores(x 3 cols)", "x", lambda: ae.anomaly_scores(AE, torch.zeros(2, 3)))
+bad("pretrain_stack(lr=inf)", "lr", lambda: ae.pretrain_stack(X4, [4, 2], epochs=1, lr=INF))
 bad("pretrain_stack(x 3 cols)", "x", lambda: ae.pretrain_stack(torch.zeros(2, 3), [4, 2], epochs=1))
 bads("VariationalAutoencoder", "n_latent", lambda v: lambda: ae.VariationalAutoencoder(n_latent=v),
      [0])

@@ -125,7 +125,7 @@ def windows(ids: torch.Tensor, block_size: int, stride: int = 1
     """
     block_size = check_positive_int("block_size", block_size)
     stride = check_positive_int("stride", stride)
-    check_tensor("ids", ids, ndim=1)
+    check_index_tensor("ids", ids, ndim=1)
     if len(ids) < block_size + 1:
         raise ValueError(f"ids has {len(ids)} tokens, fewer than block_size + 1 = {block_size + 1}")
     x = ids[:-1].unfold(0, block_size, stride)

@@ -45,6 +45,8 @@ class History:
 
     @property
     def final_train_loss(self) -> float:
+        if not self.train_loss:
+            raise ValueError("the history is empty: train_loss has no entry yet")
         return self.train_loss[-1]
 
 

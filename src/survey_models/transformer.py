@@ -234,6 +234,8 @@ class GPT(nn.Module):
 
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
         """Token embeddings plus positions: ``(B, T)`` → ``(B, T, d_model)``."""
+        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.dim() != 2:
+            raise TypeError("idx must be an int64 (long) tensor of shape (batch, length)")
         t = idx.shape[1]
         x = self.token_embedding(idx)
         if self.position_embedding is not None:

@@ -51,7 +51,7 @@ class ContractiveLoss:
                                                           contraction_weight)
 
     def __call__(self, model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
-        h = model.encode(x)
+        h = check_autoencoder(model).encode(x)
         recon = ((model.decode(h) - x) ** 2).sum(dim=1).mean()
         return recon + self.contraction_weight * _norm_sq_from_code(model, h).mean()
 

@@ -113,6 +113,11 @@ def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> t
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Share of ``x`` whose arg-max logit equals ``y``."""
+    check_tensor("x", x, min_rows=1)
+    check_tensor("y", y, ndim=1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have one label per row of x ({x.shape[0]},), got "
+                         f"{tuple(y.shape)}")
     model.eval()
     return float((model(x).argmax(dim=1) == y).float().mean())
 
