@@ -62,13 +62,13 @@ print(f"共用时 {time.perf_counter() - start:.1f} s")
 dot_acc, dot_mass = results["dot"][0], results["dot"][1]
 add_acc = results["additive"][0]
 uni_acc = results["uniform"][0]
-report("点积注意力的测试准确率", dot_acc, claim="按内容加权一步取回远处的信息",
+report("点积注意力的测试准确率", dot_acc, key="dot_acc", claim="按内容加权一步取回远处的信息",
        target=">= 0.95", passed=dot_acc >= 0.95)
-report("加性注意力的测试准确率", add_acc, claim="加性注意力同样能按内容取回",
+report("加性注意力的测试准确率", add_acc, key="additive_acc", claim="加性注意力同样能按内容取回",
        target=">= 0.95", passed=add_acc >= 0.95)
-report("均匀权重对照的测试准确率", uni_acc, claim="与输入无关的固定加权做不到",
+report("均匀权重对照的测试准确率", uni_acc, key="uniform_acc", claim="与输入无关的固定加权做不到",
        target="<= 0.5", passed=uni_acc <= 0.5)
-report("点积注意力落在正确对上的平均权重", dot_mass,
+report("点积注意力落在正确对上的平均权重", dot_mass, key="dot_mass",
        claim="注意力权重集中在答案所在的位置（均匀权重为 1/16 = 0.0625）",
        target=">= 0.5", passed=dot_mass >= 0.5)
 far = where < 4      # 答案离查询 13-16 个对
@@ -76,6 +76,7 @@ near = where >= N_PAIRS - 4
 acc_far = results["dot"][2][far].float().mean().item()
 acc_near = results["dot"][2][near].float().mean().item()
 report("点积注意力：最远 4 个位置与最近 4 个位置的准确率差", acc_near - acc_far,
+       key="near_far_gap",
        claim="注意力的路径长度与距离无关", target="|差| <= 0.02",
        passed=abs(acc_near - acc_far) <= 0.02)
 

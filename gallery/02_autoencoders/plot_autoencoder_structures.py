@@ -79,10 +79,10 @@ with torch.no_grad():
         print(f"{name}: 干净误差 {clean:.3f}，遮挡 25% 误差 {corrupted:.3f}，扰动放大 {gain:.3f}")
 
 over = results["稀疏结构"]
-report("过完备自编码器的干净测试误差", over[0], unit="平方误差/图",
+report("过完备自编码器的干净测试误差", over[0], key="over_clean", unit="平方误差/图",
        claim="过完备（稀疏结构）自编码器在干净输入上误差最低",
        target="三种结构中最低", passed=over[0] == min(r[0] for r in results.values()))
-report("过完备自编码器的遮挡输入误差", over[1], unit="平方误差/图",
+report("过完备自编码器的遮挡输入误差", over[1], key="over_masked", unit="平方误差/图",
        claim="过完备自编码器接近恒等映射，遮挡 25% 像素时误差最大",
        target="三种结构中最高", passed=over[1] == max(r[1] for r in results.values()))
 

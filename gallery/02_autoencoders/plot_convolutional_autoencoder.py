@@ -67,7 +67,12 @@ matched = float(np.interp(conv_error, errs[::-1], params[::-1]))
 enough = [w for w, v in dense.items() if v[1] <= conv_error]
 print(f"全连接自编码器达到误差 {conv_error:.3f} 约需 {matched:.0f} 个参数；"
       f"扫描中第一个不差于卷积模型的宽度是 {enough[0] if enough else '无'}")
-report("全连接 / 卷积 自编码器在同等误差下的参数之比", matched / conv_params, unit="倍",
+report("卷积自编码器的参数个数", conv_params, key="conv_params",
+       claim="只记录：卷积自编码器的大小")
+report("全连接自编码器达到同等误差所需的参数（插值）", matched, key="matched_params",
+       claim="只记录：在相邻宽度之间按误差线性插值")
+report("全连接 / 卷积 自编码器在同等误差下的参数之比", matched / conv_params, key="param_ratio",
+       unit="倍",
        claim="卷积自编码器以更少参数达到同样的重构误差（Masci 等 2011）",
        target="> 1", passed=matched > conv_params and bool(enough)
        and dense[enough[0]][0] > conv_params)

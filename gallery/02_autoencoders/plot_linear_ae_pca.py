@@ -61,7 +61,7 @@ print(f"线性自编码器在训练集上的重构误差：{ae_error:.6f}（PCA 
 # 其中 :math:`Q_a, Q_b` 是两组基正交化后的矩阵；全部为 0 表示两个子空间相同。
 angles = principal_angles(decoder_subspace(model), pca_basis)
 print("主角度（度）：", [round(a, 4) for a in angles.tolist()])
-report("线性自编码器与 PCA 子空间的最大主角度", angles.max().item(), unit="度",
+report("线性自编码器与 PCA 子空间的最大主角度", angles.max().item(), key="max_angle", unit="度",
        claim="线性自编码器的最优解张成 PCA 的主子空间（Baldi & Hornik 1989）",
        target="< 1 度", passed=angles.max().item() < 1.0)
 print(f"训练误差之差（自编码器 - PCA）：{ae_error - pca_error:.2e}")

@@ -58,12 +58,17 @@ with torch.no_grad():
               f"{rho_hat.max():.3f}），测试重构误差 {stats[name]['error']:.3f}")
 
 sparse_mean = stats["稀疏自编码器"]["rho_hat"].mean().item()
-report("稀疏自编码器的平均隐藏激活", sparse_mean,
+report("稀疏自编码器的平均隐藏激活", sparse_mean, key="mean_activation",
        claim="KL 稀疏惩罚把平均激活压到目标 rho（Ng, CS294A）",
        target=f"{rho} +- 0.01", passed=abs(sparse_mean - rho) <= 0.01)
-report("稀疏约束的代价：测试重构误差", stats["稀疏自编码器"]["error"], unit="平方误差/图",
-       claim="稀疏约束以更高的重构误差换取稀疏的编码",
+report("稀疏约束的代价：测试重构误差", stats["稀疏自编码器"]["error"], key="sparse_error",
+       unit="平方误差/图", claim="稀疏约束以更高的重构误差换取稀疏的编码",
        target=f"普通自编码器为 {stats['普通自编码器']['error']:.3f}")
+report("普通自编码器的测试重构误差", stats["普通自编码器"]["error"], key="plain_error",
+       unit="平方误差/图", claim="只记录：稀疏代价的参照")
+report("测试重构误差之比（稀疏 / 普通）",
+       stats["稀疏自编码器"]["error"] / stats["普通自编码器"]["error"], key="error_ratio",
+       unit="倍", claim="稀疏约束的代价：重构误差成倍上升")
 share_small = (stats["稀疏自编码器"]["h"] < 0.05).float().mean().item()
 print(f"稀疏自编码器中小于 0.05 的激活占 {100 * share_small:.1f}%；"
       f"普通自编码器中占 {100 * (stats['普通自编码器']['h'] < 0.05).float().mean():.1f}%")

@@ -50,10 +50,11 @@ dots = pe @ pe.T
 spread = max((dots.diagonal(d).max() - dots.diagonal(d).min()).item() for d in range(L))
 print(f"旋转关系的最大误差 {rotation_error:.2e}；同一距离的内积最大差 {spread:.2e}"
       f"（内积量级 {dots.abs().max().item():.1f}）")
-report("正弦编码 PE[p+7] 与旋转后的 PE[p] 的最大误差", rotation_error, unit="最大绝对误差",
+report("正弦编码 PE[p+7] 与旋转后的 PE[p] 的最大误差", rotation_error,
+       key="rotation_error", unit="最大绝对误差",
        claim="固定偏移下 PE(p+k) 是 PE(p) 的线性函数", target="< 1e-5",
        passed=rotation_error < 1e-5)
-report("同一距离的位置编码内积的最大差", spread, unit="最大绝对误差",
+report("同一距离的位置编码内积的最大差", spread, key="inner_spread", unit="最大绝对误差",
        claim="PE(p)·PE(q) 只依赖 p - q", target="< 1e-5", passed=spread < 1e-5)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -105,11 +106,11 @@ for positional, name in names.items():
 print(f"共用时 {time.perf_counter() - start:.1f} s")
 acc = {p: v.mean().item() for p, v in per_position.items()}
 report("学到位置向量的 GPT 在“取 3 步之前”任务上的准确率", acc["learned"],
-       claim="有位置信息时，注意力能按相对位置取词元", target=">= 0.95",
+       key="acc_learned", claim="有位置信息时，注意力能按相对位置取词元", target=">= 0.95",
        passed=acc["learned"] >= 0.95)
-report("正弦位置编码的 GPT 的准确率", acc["sinusoidal"], target=">= 0.95",
+report("正弦位置编码的 GPT 的准确率", acc["sinusoidal"], key="acc_sinusoidal", target=">= 0.95",
        claim="固定的正弦编码同样够用", passed=acc["sinusoidal"] >= 0.95)
-report("无位置编码的 GPT 的准确率", acc["none"], target="<= 0.5",
+report("无位置编码的 GPT 的准确率", acc["none"], key="acc_none", target="<= 0.5",
        claim="没有位置信息，注意力分不清顺序", passed=acc["none"] <= 0.5)
 
 # %%

@@ -62,11 +62,12 @@ print(f"训练用时 {hist.seconds:.1f} s")
 for s, tl, vl in zip(hist.steps, hist.train_loss, hist.val_loss):
     print(f"  第 {s:3d} 步：训练 {tl:.3f}，验证 {vl:.3f} 奈特/字符")
 val = hist.val_loss[-1]
-report("微型 GPT 的验证损失", val, unit="奈特/字符",
+report("微型 GPT 的验证损失", val, key="gpt_val", unit="奈特/字符",
        claim="因果 Transformer 比二元模型更好地预测下一个字符",
        target=f"< 二元基线 {bigram:.3f}", passed=val < bigram)
-report("二元基线的验证损失", bigram, unit="奈特/字符", passed=None)
-report("微型 GPT 训练用时", hist.seconds, unit="s", passed=None)
+report("二元基线的验证损失", bigram, key="bigram_val", unit="奈特/字符", passed=None)
+report("一元基线的验证损失", unigram, key="unigram_val", unit="奈特/字符", passed=None)
+report("微型 GPT 训练用时", hist.seconds, key="train_seconds", unit="s", passed=None)
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 ax.plot(hist.steps, hist.train_loss, "o-", label="GPT 训练损失")
@@ -115,6 +116,8 @@ fig.tight_layout(h_pad=2.0)
 previous = torch.stack([maps[0][0, h].diagonal(-1).mean() for h in range(4)])
 print("第 1 层各头在“前一个字符”上的平均权重：",
       ", ".join(f"{v:.2f}" for v in previous.tolist()))
+report("第 1 层各头在“前一个字符”上平均权重的最大值", previous.max().item(),
+       key="prev_char_weight", claim="有一个头把大部分权重放在前一个字符上", passed=None)
 plt.show()
 
 # %%
