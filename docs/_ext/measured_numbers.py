@@ -59,7 +59,14 @@ def significant(value: float, digits: int) -> str:
 
 
 def format_value(value: float, spec: str | None) -> str:
-    """The text the role shows for ``value`` under ``spec`` (see the module docstring)."""
+    """The text the role shows for ``value`` under ``spec`` (see the module docstring).
+
+    A negative number is written with the minus sign (−), not a hyphen.
+    """
+    return _format(value, spec).replace("-", "−")
+
+
+def _format(value: float, spec: str | None) -> str:
     if spec is None:
         return significant(value, 3)
     if re.fullmatch(r"s[1-6]", spec):
