@@ -11,6 +11,7 @@ when it is an integer.
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 from pathlib import Path
@@ -182,7 +183,7 @@ def test_chapter_numbers_are_the_ones_its_examples_printed(built_site, chapter):
         if shown not in text:
             problems.append(f"{target}: {shown!r} not on {page.name}")
         example_pages = list((built_site / "auto_examples").glob(f"*/{stem}.html"))
-        printed = f"{record['name']} = {record['value']:.4g}"
+        printed = html.escape(f"{record['name']} = {record['value']:.4g}", quote=False)
         if not any(printed in p.read_text(encoding="utf-8") for p in example_pages):
             problems.append(f"{target}: the example page does not print {printed!r}")
     assert not problems, "\n".join(problems)
