@@ -14,7 +14,7 @@ CI command ``sphinx-build -W --keep-going -b html docs docs/_build/html``. The r
 gives total times, each example's run time and peak memory (from the results page's
 machine-readable twin, ``docs/_build/results/summary.json``: time measured by
 sphinx-gallery, peak resident memory of the worker process measured by
-``gallery_freshness.record_run``), the five slowest examples and a verdict per target.
+``survey_sphinx.runs.record_run``), the five slowest examples and a verdict per target.
 With ``--repeat`` it builds a second clean copy of the same snapshot and compares every
 number the examples reported; they must be identical (no tolerance: fixed seeds, one
 thread per example, same machine and library versions), except numbers whose unit is a
@@ -270,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(text, encoding="utf-8")
     costs = {r["example"]: round(r["cpu_seconds"], 1) for r in ran
              if r.get("cpu_seconds") is not None}
-    if costs and not args.pattern:  # the order hint for clean builds (gallery_scheduler)
-        (args.output.parent / "example_costs.json").write_text(
+    if costs and not args.pattern:  # the order hint for clean builds (survey_sphinx.scheduler)
+        (ROOT / "gallery" / "example_costs.json").write_text(
             json.dumps(costs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(text)
     return 0 if clean_rc == 0 and rebuild_rc == 0 else 1

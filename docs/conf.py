@@ -19,12 +19,6 @@ release = version = "0.1.0"
 language = "zh_CN"
 
 extensions = [
-    "bib_numbering",
-    "cjk_linebreaks",
-    "bib_downloads",
-    "offline_assets",
-    "zh_search",
-    "glossary_links",
     "myst_nb",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
@@ -33,14 +27,11 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
-    # the build as a product (issue 9): no network, no stale examples, a results page
-    "offline_guard",
-    "pybtex_plugin_cache",
-    "gallery_freshness",
-    "gallery_scheduler",
-    "results_page",
-    # numbers in the prose: {measure}`plot_example/key` inserts what this build recorded
-    "measured_numbers",
+    # the book's own extension (docs/_ext/survey_sphinx): the gallery pipeline (stale
+    # examples rerun, longest first, a results page), the {measure} role for numbers in
+    # the prose, an offline build, Chinese search, CJK line joining, glossary links,
+    # citation numbering and per-page BibTeX downloads. Its docstring lists its settings.
+    "survey_sphinx",
 ]
 
 # --- pages: MyST through myst-nb ------------------------------------------------------
@@ -58,7 +49,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 bibtex_bibfiles = ["../references.bib"]
 bibtex_encoding = "utf-8"
 # GB/T 7714-2015 numeric style: survey_models.gbt7714, registered as a pybtex plugin
-# through the package's entry points; bib_numbering numbers works by references.bib order.
+# through the package's entry points; survey_sphinx numbers works by references.bib order.
 bibtex_default_style = "gbt7714"
 bibtex_reference_style = "label"
 # Each chapter ends with a local bibliography (``:filter: docname in docnames``) and the
@@ -74,22 +65,28 @@ autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 
 # --- gallery ------------------------------------------------------------------------------
-# Examples write their measured numbers here; the results page reads them.
-os.environ.setdefault("SURVEY_RESULTS_DIR", str(DOCS / "_build" / "results"))
+# Examples record their measured numbers in survey_results_dir (default
+# docs/_build/results); the results page and the {measure} role read them.
+# Two overrides for a person at the command line:
+#   SURVEY_GALLERY_PATTERN=/plot_vae  execute only matching examples while drafting;
+#   SURVEY_GALLERY_JOBS=1             examples run in that many worker processes.
 sphinx_gallery_conf = {
     "examples_dirs": "../gallery",
     "gallery_dirs": "auto_examples",
-    # SURVEY_GALLERY_PATTERN lets a writer execute only some examples while drafting.
     "filename_pattern": os.environ.get("SURVEY_GALLERY_PATTERN", r"/plot_"),
-    # record_run times each example and measures its peak memory for the results page.
+    # Around every example: the project's figure style and seed, then the book's hook
+    # (run record, network guard, the worker ends with the build).
     "reset_modules": ("survey_models.plotting.reset_for_example",
-                      "gallery_freshness.record_run"),
+                      "survey_sphinx.runs.around_example"),
     "reset_modules_order": "both",
     "parallel": int(os.environ.get("SURVEY_GALLERY_JOBS", "2")),
     "download_all_examples": False,
     "remove_config_comments": True,
     "show_memory": False,
     "min_reported_time": 1,
+    # The timing pages would load Bootstrap and jQuery from CDNs; the results page
+    # lists every example's time and memory instead.
+    "write_computation_times": False,
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
     "default_thumb_file": None,
@@ -104,10 +101,10 @@ html_theme_options = {
     "home_page_in_toc": True,
 }
 html_search_language = "zh"
-# zh_search (docs/_ext) adds html_search_options["dict"]: a jieba user dictionary of the
+# survey_sphinx.search adds html_search_options["dict"]: a jieba user dictionary of the
 # book's terms; _static/zh_search.js segments the query the way the index was cut.
 html_static_path = ["_static"]
-# MathJax: served from _static/mathjax by offline_assets (SURVEY_MATHJAX=cdn for a CDN).
+# MathJax: served from _static/mathjax (survey_sphinx.assets; -D survey_mathjax=cdn for a CDN).
 html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\$ "
 copybutton_prompt_is_regexp = True

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXT = ROOT / "docs" / "_ext"
 sys.path.insert(0, str(EXT))
 
-import gallery_freshness as gf  # noqa: E402
-import offline_guard  # noqa: E402
-import results_page  # noqa: E402
+from survey_sphinx import freshness as gf  # noqa: E402
+from survey_sphinx import offline as offline_guard  # noqa: E402
+from survey_sphinx import results as results_page  # noqa: E402
 
 TOY_CONF = f"""
 import os, sys
@@ -34,8 +34,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent / "src"))
 sys.path.insert(0, {str(EXT)!r})
 project = "toy"
-extensions = ["myst_parser", "offline_guard", "gallery_freshness", "gallery_scheduler",
-              "sphinx_gallery.gen_gallery", "results_page"]
+extensions = ["myst_parser", "sphinx_gallery.gen_gallery", "survey_sphinx"]
 exclude_patterns = ["_build", "auto_examples/**/*.ipynb", "auto_examples/**/*.py",
                     "auto_examples/**/*.zip", "auto_examples/**/*.json",
                     "auto_examples/**/*.md5"]
@@ -44,7 +43,7 @@ sphinx_gallery_conf = {{
     "examples_dirs": "../gallery",
     "gallery_dirs": "auto_examples",
     "filename_pattern": os.environ.get("TOY_PATTERN", r"/plot_"),
-    "reset_modules": ("gallery_freshness.record_run",),
+    "reset_modules": ("survey_sphinx.runs.around_example",),
     "reset_modules_order": "both",
     "parallel": 2,
     "image_scrapers": (),
@@ -334,7 +333,7 @@ def test_site_was_built_offline(built_site):
 
 # --- determinism of real examples (the benchmark compares all of them; CI runs the cheapest)
 
-COSTS = ROOT / "benchmarks" / "results" / "example_costs.json"
+COSTS = ROOT / "gallery" / "example_costs.json"
 
 
 def _cheapest_examples(n: int) -> list[Path]:

@@ -168,7 +168,7 @@ def test_chapter_numbers_are_the_ones_its_examples_printed(built_site, chapter):
     from bs4 import BeautifulSoup
 
     sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-    import measured_numbers
+    from survey_sphinx import measures as measured_numbers
 
     page = built_site / "survey" / f"{chapter.stem}.html"
     text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text()

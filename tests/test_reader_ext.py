@@ -1,9 +1,10 @@
-"""Unit tests of the reader-side Sphinx extensions in docs/_ext (no site build needed)."""
+"""Unit tests of the reader side of docs/_ext/survey_sphinx (no site build needed)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from docutils import nodes
@@ -14,69 +15,24 @@ from docutils.utils import new_document
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 
-import bib_downloads  # noqa: E402
-import glossary_links  # noqa: E402
-import offline_assets  # noqa: E402
-import zh_search  # noqa: E402
-
-SG_TIMES = """
-:orphan:
-
-.. _sphx_glr_sg_execution_times:
+from survey_sphinx import assets  # noqa: E402
+from survey_sphinx import downloads as bib_downloads  # noqa: E402
+from survey_sphinx import glossary as glossary_links  # noqa: E402
+from survey_sphinx import search as zh_search  # noqa: E402
 
 
-Computation times
-=================
-**00:43.784** total execution time for 3 files **from all galleries**:
-
-.. container::
-
-  .. raw:: html
-
-    <style scoped>
-    <link href="https://cdnjs.cloudflare.com/ajax/libs/twitter-bootstrap/5.3.0/css/bootstrap.min.css" rel="stylesheet" />
-    </style>
-    <script src="https://code.jquery.com/jquery-3.7.0.js"></script>
-    <script src="https://cdn.datatables.net/1.13.6/js/jquery.dataTables.min.js"></script>
-    <script type="text/javascript" class="init">
-    $(document).ready( function () {
-        $('table.sg-datatable').DataTable({order: [[1, 'desc']]});
-    } );
-    </script>
-
-  .. list-table::
-   :header-rows: 1
-   :class: table table-striped sg-datatable
-
-   * - Example
-     - Time
-"""
+@pytest.mark.parametrize("value, mode", [("local", "local"), ("cdn", "cdn"), (" CDN ", "cdn")])
+def test_mathjax_mode(value, mode):
+    assert assets.mathjax_mode(SimpleNamespace(survey_mathjax=value)) == mode
 
 
-def test_cdn_block_is_removed_and_table_kept():
-    out = offline_assets.strip_cdn_block(SG_TIMES)
-    assert "http" not in out and "raw:: html" not in out
-    assert "  .. list-table::\n   :header-rows: 1" in out
-    assert out.startswith(SG_TIMES[:SG_TIMES.index("  .. raw::")])
-
-
-def test_text_without_cdn_is_unchanged():
-    text = ".. container::\n\n  .. raw:: html\n\n    <b>local</b>\n\n  .. list-table::\n"
-    assert offline_assets.strip_cdn_block(text) == text
-
-
-def test_mathjax_mode(monkeypatch):
-    monkeypatch.delenv(offline_assets.MATHJAX_MODE_VAR, raising=False)
-    assert offline_assets.mathjax_mode() == "local"
-    monkeypatch.setenv(offline_assets.MATHJAX_MODE_VAR, "cdn")
-    assert offline_assets.mathjax_mode() == "cdn"
-    monkeypatch.setenv(offline_assets.MATHJAX_MODE_VAR, "nonsense")
-    with pytest.raises(Exception, match="SURVEY_MATHJAX"):
-        offline_assets.mathjax_mode()
+def test_mathjax_mode_refuses_anything_else():
+    with pytest.raises(Exception, match="survey_mathjax"):
+        assets.mathjax_mode(SimpleNamespace(survey_mathjax="nonsense"))
 
 
 def test_mathjax_distribution_is_installed():
-    es5 = offline_assets.mathjax_source()
+    es5 = assets.mathjax_source()
     assert (es5 / "tex-mml-chtml.js").stat().st_size > 100_000
     assert list((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
 
@@ -134,7 +90,7 @@ def test_bib_blocks_are_verbatim_and_in_order():
 
 
 def test_cjk_line_breaks_are_joined_but_latin_ones_kept():
-    from cjk_linebreaks import join_cjk_lines
+    from survey_sphinx.cjk import join_cjk_lines
 
     assert join_cjk_lines("一个信源\n在无损前提下") == "一个信源在无损前提下"
     assert join_cjk_lines("编码，\n  解码。") == "编码，解码。"

@@ -69,8 +69,3 @@ def _tighten_around(ref: nodes.Element) -> None:
         text = str(after)
         if isinstance(after, nodes.Text) and re.match(rf" +[{_CJK}]", text):
             parent.replace(after, nodes.Text(text.lstrip(" ")))
-
-
-def setup(app):
-    app.add_post_transform(JoinCJKLines)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}

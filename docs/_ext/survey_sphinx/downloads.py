@@ -13,7 +13,7 @@ from pathlib import Path
 
 from docutils import nodes
 
-BIB_FILE = Path(__file__).resolve().parents[2] / "references.bib"
+BIB_FILE = Path(__file__).resolve().parents[3] / "references.bib"
 OUT_DIR = "bibtex"
 FULL_NAME = "references.bib"
 _ENTRY_START = re.compile(r"^@(\w+)\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
@@ -48,7 +48,8 @@ def _link_paragraph(docname: str) -> nodes.paragraph:
     return para
 
 
-def _doctree_read(app, doctree) -> None:
+def collect_bibliographies(app, doctree) -> None:
+    """``doctree-read``: a download link under each page's bibliography."""
     from sphinxcontrib.bibtex.nodes import bibliography
 
     docname = app.env.docname
@@ -68,8 +69,10 @@ def page_keys(env) -> dict[str, list[str]]:
     return per_page
 
 
-def _build_finished(app, exception) -> None:
-    if exception is not None or app.builder.format != "html":
+def write_downloads(app, exception) -> None:
+    """``build-finished``: the whole bib file and one file per page that cites."""
+    if (exception is not None or app.builder.format != "html"
+            or "sphinxcontrib.bibtex" not in app.extensions):
         return
     text = BIB_FILE.read_text(encoding="utf-8")
     blocks = bib_blocks(text)
@@ -84,9 +87,3 @@ def _build_finished(app, exception) -> None:
         body = "\n".join(blocks[k] for k in keys)
         header = f"% 《深度生成模型综述代码本》页面 {docname} 引用的文献（{len(keys)} 条）\n\n"
         (out / page_file_name(docname)).write_text(header + body, encoding="utf-8")
-
-
-def setup(app):
-    app.connect("doctree-read", _doctree_read)
-    app.connect("build-finished", _build_finished)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,9 +17,9 @@ figures and numbers on the page. This extension closes that gap:
    results directory, it deletes the example's ``.md5`` file, so sphinx-gallery runs it
    again. Examples whose digest is unchanged are left alone: exactly the examples whose
    imported modules changed rerun.
-3. :func:`record_run` is a sphinx-gallery ``reset_modules`` hook: it times each example,
-   measures the peak resident memory of the process that runs it, and writes
-   ``<results dir>/<example>.run.json``, which the results page reads.
+3. :func:`record_problem` checks the records of an example's last run (written by
+   :mod:`.runs`): missing, truncated or inconsistent records make it rerun too, and
+   :func:`forget_failed_runs` keeps a failed example stale.
 
 What is tracked: ``import``/``from ... import`` statements anywhere in a file (also inside
 functions), resolved against the package's files. Not tracked: modules imported by a
@@ -35,8 +35,6 @@ import importlib.util
 import json
 import os
 import re
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,6 +242,13 @@ def run_record_file(stem: str, directory: Path | None = None) -> Path | None:
     return directory / f"{stem}.run.json" if directory else None
 
 
+def read_run_record(stem: str, directory: Path | None = None) -> dict | None:
+    """The ``<stem>.run.json`` record of the example's last run, if readable."""
+    path = run_record_file(stem, directory)
+    record = _read_json(path) if path is not None else None
+    return record if isinstance(record, dict) else None
+
+
 def _read_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -397,107 +402,3 @@ def recheck_after_build(app, exception) -> None:
             example.md5_file.unlink(missing_ok=True)
             _logger().info(f"[freshness] {example.stem}: a module it uses changed during the "
                            "build; it reruns next build")
-
-
-# --- per-example time and peak memory (a sphinx-gallery reset_modules hook) ------------------
-
-_started: dict[str, float] = {}
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux ``clear_refs`` 5)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_mib() -> float:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def record_run(gallery_conf: dict, fname: str | None, when: str) -> None:
-    """sphinx-gallery ``reset_modules`` hook: time an example and measure its peak memory.
-
-    Writes ``<results dir>/<example>.run.json`` with the wall time from before the example
-    to after it, the CPU time of the process meanwhile (on a loaded machine, a better
-    estimate of the time the example needs on a free core) and the peak resident set size
-    of the process that ran it. The peak includes the process's baseline: the imported
-    libraries and memory kept from earlier examples run in the same worker, so it is an
-    upper bound. Where the kernel's per-process peak mark cannot be reset (not Linux), the
-    value is the process's peak so far and
-    ``peak_is_per_example`` is false.
-    """
-    import offline_guard
-
-    offline_guard.install_if_requested()
-    _die_with_parent()
-    if fname is None:
-        return
-    stem = Path(fname).stem
-    record = run_record_file(stem)
-    if when == "before":
-        if record is not None:  # a rerun replaces, never appends to, the records
-            record.unlink(missing_ok=True)
-            record.with_name(f"{stem}.jsonl").unlink(missing_ok=True)
-        _started[stem] = time.perf_counter()
-        _started[stem + "/cpu"] = time.process_time()
-        _started[stem + "/reset"] = float(_reset_peak_rss())
-        return
-    if record is None or stem not in _started:
-        return
-    elapsed = time.perf_counter() - _started.pop(stem)
-    cpu = time.process_time() - _started.pop(stem + "/cpu", time.process_time())
-    per_example = bool(_started.pop(stem + "/reset", 0.0))
-    numbers = record.with_name(f"{stem}.jsonl")
-    reported = (sum(1 for line in numbers.read_text(encoding="utf-8").splitlines()
-                    if line.strip()) if numbers.exists() else 0)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({
-        "example": stem, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3),
-        "peak_rss_mib": round(_peak_rss_mib(), 1), "measurements": reported,
-        "peak_is_per_example": per_example, "pid": os.getpid()}) + "\n", encoding="utf-8")
-
-
-_watching_parent = False
-
-
-def _die_with_parent() -> None:
-    """End this process when the one that started it dies (a killed ``sphinx-build``).
-
-    The examples run in pool workers; when the build is killed (SIGKILL leaves it no
-    chance to stop them) the workers are handed to another parent and would go on
-    running examples and writing pages. A daemon thread notices and exits at once.
-    """
-    global _watching_parent
-    if _watching_parent:
-        return
-    _watching_parent = True
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="survey-die-with-build", daemon=True).start()
-
-
-def setup(app):
-    app.add_config_value("survey_freshness_packages", ["survey_models"], "")
-    # Priority < 500: before sphinx-gallery's generate_gallery_rst runs the examples.
-    app.connect("builder-inited", invalidate_stale_examples, priority=400)
-    # Priority > 500: after sphinx-gallery has run the examples and noted the failures.
-    app.connect("builder-inited", forget_failed_runs, priority=600)
-    app.connect("build-finished", recheck_after_build)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from docutils import nodes
 from sphinx import addnodes
 
-from zh_search import GLOSSARY, glossary_terms
+from .search import GLOSSARY, glossary_terms
 
 SKIP_PARENTS = (nodes.title, nodes.literal, nodes.literal_block, nodes.math,
                 nodes.math_block, nodes.reference, nodes.raw, nodes.target, nodes.rubric,
@@ -89,11 +89,6 @@ def link_first_uses(doctree: nodes.document, terms: list[str]) -> list[str]:
     return linked
 
 
-def _doctree_read(app, doctree) -> None:
+def link_glossary_terms(app, doctree) -> None:
     if app.env.docname.startswith(PAGES_PREFIX):
         link_first_uses(doctree, _terms())
-
-
-def setup(app):
-    app.connect("doctree-read", _doctree_read)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}

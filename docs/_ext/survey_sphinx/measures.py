@@ -36,7 +36,7 @@ from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
 
-import gallery_freshness as gf
+from . import freshness as gf
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +137,3 @@ class MeasureRole(SphinxRole):
         logger.warning(f"measure: {message}", location=self.get_location(),
                        type="survey", subtype="measure")
         return [nodes.problematic(self.rawtext, self.rawtext)], []
-
-
-def setup(app):
-    app.setup_extension("gallery_freshness")
-    app.add_role("measure", MeasureRole())
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,9 +18,4 @@ from pathlib import Path
 
 from survey_models.gbt7714 import use_bib_order
 
-BIB_FILE = Path(__file__).resolve().parents[2] / "references.bib"
-
-
-def setup(app):
-    use_bib_order(BIB_FILE)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+BIB_FILE = Path(__file__).resolve().parents[3] / "references.bib"

@@ -3,7 +3,7 @@
 The project rule is that nothing downloads data or weights at run time. This extension
 enforces it during the build instead of trusting it: in the Sphinx process and in every
 worker process that runs gallery examples (through the ``reset_modules`` hook
-:func:`gallery_freshness.record_run`), it patches :mod:`socket` so that
+:func:`.runs.around_example`), it patches :mod:`socket` so that
 
 - ``socket.connect``/``connect_ex``/``sendto`` to a non-loopback address and
 - ``socket.getaddrinfo`` of a host name other than this machine's own
@@ -157,10 +157,3 @@ def report(app, exception) -> None:
         _logger().warning(f"[offline] blocked network access during the build: "
                           f"{attempt['what']} {attempt['target']} (process {attempt['pid']})",
                           type="survey", subtype="offline")
-
-
-def setup(app):
-    app.add_config_value("survey_offline", True, "", types=[bool, int])
-    app.connect("builder-inited", start, priority=1)
-    app.connect("build-finished", report)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -45,8 +45,3 @@ def register_entry_point_plugins() -> int:
                 plugin.register_plugin(base, alias, klass, force=True)
                 count += 1
     return count
-
-
-def setup(app):
-    register_entry_point_plugins()
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

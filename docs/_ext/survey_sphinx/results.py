@@ -1,8 +1,8 @@
 """The results page (实验结果总览), generated at every build from what the examples measured.
 
 Every gallery example reports its numbers with :func:`survey_models.report.report`, which
-appends JSON lines to ``$SURVEY_RESULTS_DIR/<example>.jsonl``; :func:`gallery_freshness.
-record_run` writes ``<example>.run.json`` (time, peak memory) beside them, and
+appends JSON lines to ``$SURVEY_RESULTS_DIR/<example>.jsonl``; :func:`.runs.record_run`
+writes ``<example>.run.json`` (time, peak memory) beside them, and
 sphinx-gallery caches each example's run time in ``<example>.cost.json``. After
 sphinx-gallery has run the examples (``builder-inited``, late), this extension writes one
 page, ``results.md`` in the source directory, with one row per example of the gallery:
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gallery_freshness as gf
+from . import freshness as gf
 
 PAGE_TITLE = "实验结果总览"
 _VERDICT = {True: "✓ 达到", False: "✗ 未达到", None: "仅记录"}
@@ -143,7 +143,7 @@ def render(rows: list[Row], examples_root: Path) -> str:
     silent = [r for r in rows if r.status == "no-report"]
     not_run = [r for r in rows if r.status in ("not-run", "failed", "corrupt")]
     lines = [
-        "<!-- 本页由 docs/_ext/results_page.py 在每次构建时生成，请勿手工编辑。 -->",
+        "<!-- 本页由 docs/_ext/survey_sphinx/results.py 在每次构建时生成，请勿手工编辑。 -->",
         "",
         f"# {PAGE_TITLE}",
         "",
@@ -221,11 +221,3 @@ def write_results_page(app) -> None:
         results.mkdir(parents=True, exist_ok=True)
         (results / "summary.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-
-
-def setup(app):
-    app.add_config_value("survey_results_page", "results.md", "")
-    app.setup_extension("gallery_freshness")
-    # Priority > 500: after sphinx-gallery's generate_gallery_rst has run the examples.
-    app.connect("builder-inited", write_results_page, priority=800)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

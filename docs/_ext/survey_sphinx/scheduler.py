@@ -7,15 +7,22 @@ example runs on one core). This extension, at ``builder-inited`` just before
 sphinx-gallery, runs every example that sphinx-gallery would run (executable in this
 build, md5 not current, not opting out of parallel execution) through sphinx-gallery's own
 :func:`sphinx_gallery.gen_rst.generate_file_rst` in one pool of ``parallel`` workers,
-ordered by the example's last measured run time (longest first; for an example never
-run in this checkout, the CPU time ``benchmarks/build.py`` measured, recorded in
-``benchmarks/results/example_costs.json``; examples with neither go first). Each run writes exactly what sphinx-gallery's own run would (page, images,
-md5, cached cost and backreferences), so when sphinx-gallery then walks the folders it
-finds every example current and only assembles the index pages. An example that fails
-here is entered in sphinx-gallery's list of failing examples (which fails the build at
-its end) and is not run a second time. When no example is left to run, sphinx-gallery's own pass is made serial: it only
-assembles pages from its caches, and its parallel mode would start worker processes (each
-importing PyTorch) to do so.
+ordered by the example's last measured CPU time, longest first (this checkout's last run
+of it; for an example never run here, the CPU time ``benchmarks/build.py`` measured and
+committed in ``gallery/example_costs.json``; examples with neither go first). Each run
+writes exactly what sphinx-gallery's own run would (page, images, md5, cached cost and
+backreferences), so when sphinx-gallery then walks the folders it finds every example
+current and only assembles the index pages. An example that fails here is entered in
+sphinx-gallery's list of failing examples (which fails the build at its end) and is not
+run a second time. When no example is left to run, sphinx-gallery's own pass is made
+serial: it only assembles pages from its caches, and its parallel mode would start worker
+processes (each importing PyTorch) to do so.
+
+Only public sphinx-gallery functions are called (``generate_file_rst``,
+``split_code_and_text_blocks``, ``get_md5sum``), but the scheduler depends on what
+``generate_file_rst`` writes (the md5 only after a passing run, the page, the cached cost)
+and sets ``gallery_conf["parallel"]``: pyproject.toml pins sphinx-gallery to the minor
+version tested (0.22).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import os
 import time
 from pathlib import Path
 
-import gallery_freshness as gf
+from . import freshness as gf
 
 
 def _logger():
@@ -47,7 +54,7 @@ def cost_hints(path: Path | None) -> dict[str, float]:
 def pending_examples(srcdir: Path, gallery_conf: dict,
                      hints: dict[str, float] | None = None) -> list[gf.Example]:
     """Examples sphinx-gallery would execute in this build, in the order to run them."""
-    from sphinx_gallery.gen_rst import _get_parser
+    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
     from sphinx_gallery.utils import get_md5sum
 
     todo = []
@@ -57,18 +64,18 @@ def pending_examples(srcdir: Path, gallery_conf: dict,
         md5 = example.md5_file
         if md5.exists() and md5.read_text() == get_md5sum(example.source, mode="t"):
             continue
-        parser, _ = _get_parser(example.source.name, gallery_conf)
-        file_conf = parser.split_code_and_text_blocks(str(example.source), return_node=True)[0]
+        file_conf = split_code_and_text_blocks(str(example.source))[0]
         if file_conf.get("parallel", True) is not True:
             continue  # opted out of parallel runs: sphinx-gallery runs it alone
         todo.append(example)
 
     def last_cost(example: gf.Example) -> float:
-        from sphinx_gallery.gen_rst import _read_cached_cost
-        seconds = _read_cached_cost(example.target)[0]
-        if seconds <= 0:  # never run here: the benchmark's measurement, else first of all
-            seconds = (hints or {}).get(example.stem, float("inf"))
-        return seconds
+        # This checkout's last run of it (our own record), else the committed
+        # measurement, else first of all.
+        run = gf.read_run_record(example.stem)
+        if run and run.get("cpu_seconds"):
+            return float(run["cpu_seconds"])
+        return (hints or {}).get(example.stem, float("inf"))
 
     return sorted(todo, key=lambda ex: (-last_cost(ex), str(ex.source)))
 
@@ -111,7 +118,7 @@ def run_pending_examples(app) -> None:
                 # Run once, not twice: sphinx-gallery's own pass would run it again for
                 # want of an md5. Record the failure where sphinx-gallery reports it at
                 # the end of the build, and mark the page current for this build only:
-                # gallery_freshness.forget_failed_runs deletes the md5 again afterwards.
+                # freshness.forget_failed_runs deletes the md5 again afterwards.
                 failed.append(example.stem)
                 gallery_conf["failing_examples"][os.path.normpath(example.source)] = (
                     out_vars.get("formatted_exception", "(no traceback)"))
@@ -125,14 +132,3 @@ def run_pending_examples(app) -> None:
              f"{time.perf_counter() - start:.1f} s")
     if not pending_examples(Path(app.srcdir), gallery_conf):
         gallery_conf["parallel"] = False  # everything is current: see above
-
-
-def setup(app):
-    app.add_config_value("survey_gallery_global_pool", True, "", types=[bool, int])
-    # Written by benchmarks/build.py: each example's CPU seconds, to order a clean build.
-    app.add_config_value("survey_gallery_cost_hints",
-                         "../benchmarks/results/example_costs.json", "", types=[str])
-    app.setup_extension("gallery_freshness")
-    # After gallery_freshness (400) has invalidated stale examples, before sphinx-gallery.
-    app.connect("builder-inited", run_pending_examples, priority=450)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DOCS = HERE.parent
+DOCS = HERE.parents[1]
 TERMS_FILE = HERE / "zh_terms.txt"
 GLOSSARY = DOCS / "glossary.md"
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -56,7 +56,8 @@ def user_dictionary_terms() -> list[str]:
     return list(seen)
 
 
-def _config_inited(app, config) -> None:
+def add_user_dictionary(app, config) -> None:
+    """``config-inited``: hand jieba the book's terms (``html_search_options['dict']``)."""
     path = Path(app.doctreedir) / "jieba_userdict.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     # one word a line, no frequency: jieba then suggests a frequency that keeps it whole
@@ -66,9 +67,3 @@ def _config_inited(app, config) -> None:
     options = dict(config.html_search_options or {})
     options["dict"] = str(path)
     config.html_search_options = options
-
-
-def setup(app):
-    app.connect("config-inited", _config_inited)
-    app.add_js_file("zh_search.js")
-    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,100 @@
+"""The book's own Sphinx extension: one entry, every hook connected here, in order.
+
+The gallery pipeline (``builder-inited``; sphinx-gallery's own ``generate_gallery_rst``
+runs at the default priority 500, between our two steps)::
+
+    before_gallery (400)   freshness.invalidate_stale_examples   stale examples lose their md5
+                           scheduler.run_pending_examples        run them, longest first
+    [sphinx-gallery 500]   assembles the pages (runs nothing more)
+    after_gallery (600)    freshness.forget_failed_runs          a failed example stays stale
+                           results.write_results_page            the page 实验结果总览
+
+Around every example (in the process that runs it) the ``reset_modules`` hook
+:func:`.runs.around_example` times it, keeps the network blocked and ends the process
+with the build. Chapters then insert the recorded numbers with the ``{measure}`` role
+(:mod:`.measures`).
+
+The reader's side: CJK line joining (:mod:`.cjk`), glossary links (:mod:`.glossary`),
+Chinese search (:mod:`.search`), offline MathJax (:mod:`.assets`), one citation number
+per work (:mod:`.numbering`), per-page BibTeX downloads (:mod:`.downloads`) and a faster
+pybtex plugin lookup (:mod:`.pybtex_cache`).
+
+Configuration is through ``conf.py`` (or ``-D name=value``):
+
+===============================  =====================================================
+``survey_results_dir``           where examples record their numbers; default
+                                 ``<outdir>/../results``
+``survey_results_page``          the generated results page (``results.md``)
+``survey_freshness_packages``    packages whose changes make examples rerun
+``survey_gallery_global_pool``   run pending examples in one pool (default on)
+``survey_gallery_cost_hints``    measured CPU seconds per example, for a clean build
+``survey_offline``               block the network during the build (default on)
+``survey_mathjax``               ``local`` (served by the site) or ``cdn``
+===============================  =====================================================
+
+Environment variables the build sets for the processes that run examples (not for
+people to set): ``SURVEY_RESULTS_DIR`` (read by :func:`survey_models.report.report`),
+``SURVEY_EXAMPLE`` (the running example's name), ``SURVEY_OFFLINE_BUILD`` and
+``SURVEY_NETWORK_LOG`` (the network guard in worker processes). A person may set
+``SURVEY_RESULTS_DIR`` to record elsewhere; conf.py documents its own overrides.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import (assets, cjk, downloads, freshness, glossary, measures, numbering, offline,
+               pybtex_cache, results, scheduler, search)
+
+__all__ = ["setup"]
+
+
+def before_gallery(app) -> None:
+    """``builder-inited`` before sphinx-gallery: decide what is stale, then run it."""
+    freshness.invalidate_stale_examples(app)
+    scheduler.run_pending_examples(app)
+
+
+def after_gallery(app) -> None:
+    """``builder-inited`` after sphinx-gallery: keep failures stale, write the results."""
+    freshness.forget_failed_runs(app)
+    results.write_results_page(app)
+
+
+def _results_dir(app, config) -> None:
+    """``config-inited``: where examples record, for this process and its workers."""
+    chosen = (config.survey_results_dir or os.environ.get(freshness.RESULTS_DIR_ENV)
+              or str(Path(app.outdir).parent / "results"))
+    os.environ[freshness.RESULTS_DIR_ENV] = str(Path(app.confdir, chosen).resolve())
+
+
+def setup(app):
+    app.add_config_value("survey_results_dir", "", "env", types=[str])
+    app.add_config_value("survey_results_page", "results.md", "")
+    app.add_config_value("survey_freshness_packages", ["survey_models"], "")
+    app.add_config_value("survey_gallery_global_pool", True, "", types=[bool, int])
+    app.add_config_value("survey_gallery_cost_hints", "../gallery/example_costs.json", "",
+                         types=[str])
+    app.add_config_value("survey_offline", True, "", types=[bool, int])
+    app.add_config_value("survey_mathjax", "local", "html", types=[str])
+
+    numbering.use_bib_order(numbering.BIB_FILE)
+    pybtex_cache.register_entry_point_plugins()
+    app.add_role("measure", measures.MeasureRole())
+    app.add_post_transform(cjk.JoinCJKLines)
+    app.add_js_file("zh_search.js")
+
+    app.connect("config-inited", _results_dir)
+    app.connect("config-inited", assets.use_local_mathjax)
+    app.connect("config-inited", search.add_user_dictionary)
+    app.connect("builder-inited", offline.start, priority=1)
+    app.connect("builder-inited", before_gallery, priority=400)
+    app.connect("builder-inited", after_gallery, priority=600)
+    app.connect("doctree-read", glossary.link_glossary_terms)
+    app.connect("doctree-read", downloads.collect_bibliographies)
+    app.connect("build-finished", freshness.recheck_after_build)
+    app.connect("build-finished", offline.report)
+    app.connect("build-finished", downloads.write_downloads)
+    app.connect("build-finished", assets.copy_mathjax)
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}
