@@ -82,3 +82,86 @@ def test_bad_activation_and_input_raise():
         model(torch.rand(64))
     with pytest.raises(TypeError, match="floating"):
         model(torch.ones(2, 64, dtype=torch.long))
+
+
+# --- tests that catch a wrong model (issue 12 §5) ----------------------------------------
+
+ACTIVATION_FUNCTIONS = {
+    "sigmoid": (torch.nn.Sigmoid, torch.sigmoid),
+    "tanh": (torch.nn.Tanh, torch.tanh),
+    "relu": (torch.nn.ReLU, torch.relu),
+    "identity": (torch.nn.Identity, lambda a: a),
+}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATION_FUNCTIONS))
+def test_each_activation_name_maps_to_exactly_its_torch_function(name):
+    from survey_models.autoencoders import make_activation
+    from survey_models.autoencoders.core import ACTIVATIONS
+    assert set(ACTIVATIONS) == set(ACTIVATION_FUNCTIONS)
+    cls, fn = ACTIVATION_FUNCTIONS[name]
+    assert type(make_activation(name)) is cls
+    assert make_activation(name) is not make_activation(name)      # a fresh module each time
+    a = torch.linspace(-3, 3, 13)[None]
+    torch.testing.assert_close(make_activation(name)(a), fn(a))
+
+
+@pytest.mark.parametrize("encoder", list(ACTIVATION_FUNCTIONS))
+@pytest.mark.parametrize("decoder", ["sigmoid", "identity", "relu"])
+def test_encoder_and_decoder_apply_their_own_activation(encoder, decoder):
+    torch.manual_seed(0)
+    model = Autoencoder(5, 3, encoder_activation=encoder, decoder_activation=decoder)
+    x = torch.randn(4, 5)
+    a = x @ model.encoder_linear.weight.T + model.encoder_linear.bias
+    h = ACTIVATION_FUNCTIONS[encoder][1](a)
+    y = ACTIVATION_FUNCTIONS[decoder][1](h @ model.decoder_linear.weight.T
+                                         + model.decoder_linear.bias)
+    torch.testing.assert_close(model.encode(x), h)
+    torch.testing.assert_close(model.decode(h), y)
+    torch.testing.assert_close(model(x), y)
+    assert model.encoder_linear.weight.shape == (3, 5)
+    assert model.decoder_linear.weight.shape == (5, 3)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATION_FUNCTIONS))
+def test_activation_derivative_matches_autograd(name):
+    from survey_models.autoencoders import activation_derivative, make_activation
+    act = make_activation(name)
+    a = torch.linspace(-2.95, 3.05, 25, dtype=torch.float64, requires_grad=True)  # no 0
+    h = act(a)
+    (slope,) = torch.autograd.grad(h.sum(), a)
+    torch.testing.assert_close(activation_derivative(act, h.detach()), slope)
+    with pytest.raises(TypeError, match="activation"):
+        activation_derivative(torch.nn.Softplus(), h.detach())
+
+
+def test_reconstruction_errors_are_per_example_squared_distances():
+    from survey_models.autoencoders import reconstruction_errors
+    model = Autoencoder(3, 2, decoder_activation="identity")
+    with torch.no_grad():
+        model.decoder_linear.weight.zero_()
+        model.decoder_linear.bias.copy_(torch.tensor([1.0, -2.0, 0.5]))   # y is constant
+    x = torch.tensor([[1.0, 0.0, 0.5], [0.0, 0.0, 0.0]])
+    errors = reconstruction_errors(model, x)
+    torch.testing.assert_close(errors, torch.tensor([4.0, 5.25]))
+    torch.testing.assert_close(reconstruction_loss(model, x), torch.tensor(4.625))
+    target = torch.tensor([[1.0, -2.0, 0.5], [1.0, -1.0, 0.5]])
+    torch.testing.assert_close(reconstruction_errors(model, x, target), torch.tensor([0.0, 1.0]))
+
+
+def test_structure_and_decode_checks_name_the_argument():
+    from survey_models.autoencoders.core import check_autoencoder
+    with pytest.raises(ValueError, match="n_input"):
+        structure_of(0, 4)
+    with pytest.raises(ValueError, match="n_hidden"):
+        structure_of(4, 0)
+    model = Autoencoder(6, 3)
+    assert check_autoencoder(model) is model
+    with pytest.raises(TypeError, match="net must be an Autoencoder"):
+        check_autoencoder(torch.nn.Linear(6, 3), "net")
+    with pytest.raises(ValueError, match="h must have last dimension 3"):
+        model.decode(torch.rand(2, 4))
+    with pytest.raises(ValueError, match="h must have 2 dimensions"):
+        model.decode(torch.rand(3))
+    with pytest.raises(TypeError, match="h must be a floating"):
+        model.decode(torch.ones(2, 3, dtype=torch.long))
