@@ -27,6 +27,10 @@ from survey_sphinx import freshness as gf  # noqa: E402
 from survey_sphinx import offline as offline_guard  # noqa: E402
 from survey_sphinx import results as results_page  # noqa: E402
 
+# Every test here runs Sphinx or real examples in subprocesses (seconds to minutes):
+# `make check` leaves them to `make test`.
+pytestmark = pytest.mark.build
+
 TOY_CONF = f"""
 import os, sys
 from pathlib import Path
