@@ -2,10 +2,13 @@
 #   make docs   set up (if needed), then build the whole site, executing every example
 #   make test   set up (if needed), then run the whole test suite (includes a full docs
 #               build with warnings as errors, and browser tests of the built site)
+# For contributors:
+#   make check  the fast loop (< 60 s): ruff lint and format check, unit tests without
+#               the site build, the browser or the toy builds
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup docs test clean
+.PHONY: setup docs test check clean
 
 setup: $(VENV)/.installed
 
@@ -17,6 +20,11 @@ docs: setup
 
 test: setup
 	$(PY) -m pytest
+
+check: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -q -m "not site and not browser and not build"
 
 clean:
 	rm -rf docs/_build docs/auto_examples docs/api/generated docs/sg_execution_times.rst docs/results.md
