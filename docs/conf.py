@@ -48,7 +48,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 # --- bibliography -----------------------------------------------------------------------
 bibtex_bibfiles = ["../references.bib"]
 bibtex_encoding = "utf-8"
-# GB/T 7714-2015 numeric style: survey_models.gbt7714, registered as a pybtex plugin
+# GB/T 7714-2015 numeric style: pybtex_gbt7714, registered as a pybtex plugin
 # through the package's entry points; survey_sphinx numbers works by references.bib order.
 bibtex_default_style = "gbt7714"
 bibtex_reference_style = "label"

@@ -1,4 +1,4 @@
-"""GB/T 7714-2015 formatting style (survey_models.gbt7714): exact strings per entry type."""
+"""GB/T 7714-2015 formatting style (pybtex_gbt7714): exact strings per entry type."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from pybtex.database import parse_string
 from pybtex.plugin import find_plugin
 
-from survey_models import gbt7714
-from survey_models.gbt7714 import (BibOrderLabelStyle, BibOrderSortingStyle, GBT7714Style,
+import pybtex_gbt7714 as gbt7714
+from pybtex_gbt7714 import (BibOrderLabelStyle, BibOrderSortingStyle, GBT7714Style,
                                    format_person, sentence_case, use_bib_order)
 
 BIB = r"""

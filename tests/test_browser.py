@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from survey_models.gbt7714 import bib_order
+from pybtex_gbt7714 import bib_order
 
 pytestmark = pytest.mark.browser
 

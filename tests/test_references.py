@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pybtex.database import parse_file
 
-from survey_models.gbt7714 import GBT7714Style, use_bib_order
+from pybtex_gbt7714 import GBT7714Style, use_bib_order
 
 ROOT = Path(__file__).resolve().parents[1]
 BIB = ROOT / "references.bib"

@@ -6,7 +6,7 @@ different pages (and sphinxcontrib-bibtex warns about duplicate labels). Instead
 work's number is its position in ``references.bib``, on every page, and every list is
 sorted by that number.
 
-The formatting style, its labels and its sorting live in :mod:`survey_models.gbt7714`
+The formatting style, its labels and its sorting live in :mod:`pybtex_gbt7714`
 and reach pybtex through the package's entry points (``gbt7714`` in the groups
 ``pybtex.style.formatting``, ``.labels`` and ``.sorting``); this extension only tells
 them which bib file defines the numbers.
@@ -16,6 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from survey_models.gbt7714 import use_bib_order
+from pybtex_gbt7714 import use_bib_order
 
 BIB_FILE = Path(__file__).resolve().parents[3] / "references.bib"
