@@ -124,10 +124,12 @@ bads("swiss_roll_2d", "n", lambda v: lambda: data.swiss_roll_2d(v), [-3, True])
 # --------------------------------------------------------------------------------------
 TOK = text.CharTokenizer("abc")
 bad("load_corpus('x')", "name", lambda: text.load_corpus("x"))
-bad("CharTokenizer('')", "text", lambda: text.CharTokenizer(""))
-bad("CharTokenizer(5)", "text", lambda: text.CharTokenizer(5))
-bad("encode(5)", "text", lambda: TOK.encode(5))
-bad("encode('abz')", "text", lambda: TOK.encode("abz"))
+bad("CharTokenizer('')", "corpus", lambda: text.CharTokenizer(""))
+bads("CharTokenizer", "corpus", lambda v: lambda: text.CharTokenizer(v), [5, [], [1]])
+bad("CharTokenizer(specials=1)", "specials", lambda: text.CharTokenizer("a", specials=1))
+bad("encode(5)", "texts", lambda: TOK.encode(5))
+bad("encode('abz')", "texts", lambda: TOK.encode("abz"))
+bad("encode(['a'], 2) without specials", "texts", lambda: TOK.encode(["a"], 2))
 bad("decode([9])", "ids", lambda: TOK.decode([9]))
 bad("decode('ab')", "ids", lambda: TOK.decode("ab"))
 bad("decode(2-D)", "ids", lambda: TOK.decode(torch.zeros(2, 2, dtype=torch.long)))
@@ -486,14 +488,14 @@ bads("dense_parameters", "n_in", lambda v: lambda: convolution.dense_parameters(
 bads("dense_parameters", "n_out", lambda v: lambda: convolution.dense_parameters(2, v), [-1])
 bads("conv_parameters", "kernel_size", lambda v: lambda: convolution.conv_parameters(1, 1, v), [0])
 bads("conv_parameters", "c_in", lambda v: lambda: convolution.conv_parameters(v, 1, 3), [-2])
-bad("accuracy(batch_size=0)", "batch_size",
-    lambda: convolution.accuracy(convolution.SmallCNN(), IMG, Y10[:2], batch_size=0))
-bad("accuracy(y wrong length)", "y",
-    lambda: convolution.accuracy(convolution.SmallCNN(), IMG, Y10[:1]))
-bad("accuracy(x empty)", "x",
-    lambda: convolution.accuracy(convolution.SmallCNN(), IMG[:0], Y10[:0]))
-bad("classification_loss(y float)", "y",
-    lambda: convolution.classification_loss(convolution.SmallCNN(), IMG, torch.zeros(2)))
+bad("train.accuracy(batch_size=0)", "batch_size",
+    lambda: train.accuracy(convolution.SmallCNN(), IMG, Y10[:2], batch_size=0))
+bad("train.accuracy(y wrong length)", "y",
+    lambda: train.accuracy(convolution.SmallCNN(), IMG, Y10[:1]))
+bad("train.accuracy(x empty)", "x",
+    lambda: train.accuracy(convolution.SmallCNN(), IMG[:0], Y10[:0]))
+bad("train.classification_loss(y float)", "y",
+    lambda: train.classification_loss(convolution.SmallCNN(), IMG, torch.zeros(2)))
 
 # --------------------------------------------------------------------------------------
 # transformer
@@ -716,7 +718,7 @@ bad("fit_power_law(loss inf)", "loss", lambda: scaling.fit_power_law([1, 2, 3], 
 bad("fit_power_law(lengths differ)", "loss", lambda: scaling.fit_power_law([1, 2, 3], [1, 2]))
 bads("MLP", "hidden", lambda v: lambda: scaling.MLP(hidden=v), [(0,), 5, (2.5,)])
 bads("MLP", "n_input", lambda v: lambda: scaling.MLP(n_input=v), [0])
-bad("count_parameters('m')", "model", lambda: scaling.count_parameters("m"))
+bad("train.count_parameters('m')", "model", lambda: train.count_parameters("m"))
 bads("teacher_regression_data", "n", lambda v: lambda: scaling.teacher_regression_data(v), [0, 1])
 bads("teacher_regression_data", "teacher_width",
      lambda v: lambda: scaling.teacher_regression_data(8, teacher_width=v), [0])
@@ -724,19 +726,17 @@ bads("teacher_regression_data", "teacher_width",
 # --------------------------------------------------------------------------------------
 # multimodal
 # --------------------------------------------------------------------------------------
-MTOK = multimodal.CharTokenizer(["数字七", "a 7"])
+MTOK = text.CharTokenizer(["数字七", "a 7"], specials=True)
 VQ = multimodal.PatchVQ(codebook_size=4, patch=2, side=4)
 bads("digit_caption", "label",
     lambda v: lambda: multimodal.digit_caption(v, "{d}"), [10, True, 1.0])
 bads("digit_caption", "template", lambda v: lambda: multimodal.digit_caption(3, v), ["x", 5])
-bads("multimodal.CharTokenizer", "corpus", lambda v: lambda: multimodal.CharTokenizer(v),
-     ["abc", 5, [], [1]])
 bads("CharTokenizer.encode", "length", lambda v: lambda: MTOK.encode(["a"], v), [0, 2.0])
 bad("CharTokenizer.encode(text too long)", "texts", lambda: MTOK.encode(["aaaa"], 2))
 bad("CharTokenizer.encode(texts='a')", "texts", lambda: MTOK.encode("a", 2))
 bad("CharTokenizer.encode(texts=[5])", "texts", lambda: MTOK.encode([5], 2))
 bad("CharTokenizer.encode(texts=5)", "texts", lambda: MTOK.encode(5, 2))
-bad("CharTokenizer.decode(list)", "ids", lambda: MTOK.decode([1, 2]))
+bad("CharTokenizer.decode(list of str)", "ids", lambda: MTOK.decode(["a"]))
 bad("CharTokenizer.decode(out of range)", "ids", lambda: MTOK.decode(torch.tensor([99])))
 bad("caption_pairs(labels wrong length)", "labels",
     lambda: multimodal.caption_pairs(X64, Y10[:3], MTOK, ["{d}"]))
@@ -746,6 +746,8 @@ bad("caption_pairs(repeats=0)", "repeats",
     lambda: multimodal.caption_pairs(X64, Y10, MTOK, ["{d}"], repeats=0))
 bad("caption_pairs(tokenizer='t')", "tokenizer",
     lambda: multimodal.caption_pairs(X64, Y10, "t", ["{d}"]))
+bad("caption_pairs(tokenizer without specials)", "tokenizer",
+    lambda: multimodal.caption_pairs(X64, Y10, TOK, ["{d}"]))
 bad("caption_pairs(images 1-D)", "images",
     lambda: multimodal.caption_pairs(Y10, Y10, MTOK, ["{d}"]))
 bads("ImageEncoder", "embed_dim", lambda v: lambda: multimodal.ImageEncoder(embed_dim=v), [0])
@@ -827,9 +829,10 @@ bad("teacher_logits(x=list)", "x", lambda: distillation.teacher_logits(LIN, [[1.
 bad("drop_class(omitted absent)", "omitted", lambda: distillation.drop_class(X2[:4], Y_INT, 7))
 bad("drop_class(omitted=1.0)", "omitted", lambda: distillation.drop_class(X2[:4], Y_INT, 1.0))
 bad("drop_class(x wrong length)", "x", lambda: distillation.drop_class(X2, Y_INT, 1))
-bad("accuracy(bias_shift wrong size)", "bias_shift",
-    lambda: distillation.accuracy(LIN, X2[:4], Y_INT, torch.zeros(5)))
-bad("accuracy(y wrong length)", "y", lambda: distillation.accuracy(LIN, X2[:4], Y_INT[:2]))
+bad("train.accuracy(bias_shift wrong size)", "bias_shift",
+    lambda: train.accuracy(LIN, X2[:4], Y_INT, bias_shift=torch.zeros(5)))
+bad("class_accuracy(y wrong length)", "x",
+    lambda: distillation.class_accuracy(LIN, X2[:4], Y_INT[:2], 1))
 bad("class_accuracy(cls absent)", "cls", lambda: distillation.class_accuracy(LIN, X2[:4], Y_INT, 9))
 bad("class_accuracy(cls='a')", "cls", lambda: distillation.class_accuracy(LIN, X2[:4], Y_INT, "a"))
 bads("shift_class_bias", "n_classes", lambda v: lambda: distillation.shift_class_bias(v, 0, 1.0),
@@ -892,9 +895,6 @@ bad("StackedEncoder.load_pretrained(wrong widths)", "autoencoders",
     lambda: ae.StackedEncoder([4, 3]).load_pretrained([AE]))
 bad("StackedEncoder.load_pretrained(5)", "autoencoders",
     lambda: ae.StackedEncoder([4, 3]).load_pretrained(5))
-bad("stacked accuracy(y wrong length)", "y",
-    lambda: ae.accuracy(ae.StackedEncoder([4, 2], n_classes=2), X4[:3], Y10[:2]))
-bad("autoencoders.count_parameters('m')", "model", lambda: ae.count_parameters("m"))
 bad("ContractiveLoss()(model=Linear)", "model",
     lambda: ae.ContractiveLoss()(nn.Linear(4, 4), X4))
 bad("contractive_penalty(model=Linear)", "model",

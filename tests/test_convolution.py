@@ -8,9 +8,9 @@ from torch import nn
 
 from survey_models import train
 from survey_models.convolution import (MLPClassifier, PatchAttentionClassifier, SmallCNN,
-                                       accuracy, classification_loss, conv_parameters,
-                                       dense_parameters, place_on_canvas,
+                                       conv_parameters, dense_parameters, place_on_canvas,
                                        receptive_field_from_gradient, stacked_convolutions)
+from survey_models.train import accuracy, classification_loss
 
 
 def test_place_on_canvas_puts_pixels_where_asked():

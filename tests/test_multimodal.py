@@ -9,10 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from survey_models import data, train
-from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, CharTokenizer,
-                                      PatchVQ, TextEncoder, caption_pairs, clip_loss,
-                                      digit_caption, generate_images, info_nce_loss,
-                                      text_image_sequences, zero_shot_predict)
+from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, PatchVQ,
+                                      TextEncoder, caption_pairs, clip_loss, digit_caption,
+                                      generate_images, info_nce_loss, text_image_sequences,
+                                      zero_shot_predict)
+from survey_models.text import CharTokenizer
 
 
 def test_digit_caption():
@@ -22,8 +23,8 @@ def test_digit_caption():
     assert not set(HELDOUT_TEMPLATES) & set(TRAIN_TEMPLATES)
 
 
-def test_tokenizer_roundtrip_and_unknown():
-    tok = CharTokenizer(["数字七", "abc"])
+def test_caption_tokenizer_pads_and_maps_unknown_characters():
+    tok = CharTokenizer(["数字七", "abc"], specials=True)
     ids = tok.encode(["数字七", "ax"], 5)
     assert ids.shape == (2, 5)
     assert tok.decode(ids[0]) == "数字七"
@@ -88,7 +89,8 @@ def test_clip_learns_digits_zero_shot():
     """A short training run must beat chance (0.1) by far on a held-out template."""
     train.set_seed(0)
     split = data.digits_split(0.3, seed=0)
-    tok = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES])
+    tok = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES],
+                        specials=True)
     x, t, y = caption_pairs(split.x_train, split.y_train, tok, TRAIN_TEMPLATES, repeats=2,
                             length=24)
     model = CLIP(tok.vocab_size, hidden=128, embed_dim=32)
@@ -152,7 +154,7 @@ def test_bad_arguments_raise_named_errors():
     with pytest.raises(ValueError, match="labels"):
         info_nce_loss(torch.randn(3, 2), torch.randn(3, 2), 0.1, labels=torch.zeros(2))
     with pytest.raises(ValueError, match="length"):
-        CharTokenizer(["a"]).encode(["a"], 0)
+        CharTokenizer(["a"], specials=True).encode(["a"], 0)
     with pytest.raises(ValueError, match="patch"):
         PatchVQ(patch=3, side=8)
     with pytest.raises(RuntimeError, match="fitted"):
@@ -163,13 +165,14 @@ def test_bad_arguments_raise_named_errors():
         CLIP(10).encode_text(torch.tensor([[1, 12]]))
     with pytest.raises(ValueError, match="repeats"):
         caption_pairs(torch.rand(3, 64), torch.zeros(3, dtype=torch.long),
-                      CharTokenizer(["a"]), TRAIN_TEMPLATES, repeats=0)
+                      CharTokenizer(["a"], specials=True), TRAIN_TEMPLATES, repeats=0)
+    with pytest.raises(ValueError, match="specials"):  # captions need the <pad> id
+        caption_pairs(torch.rand(3, 64), torch.zeros(3, dtype=torch.long),
+                      CharTokenizer(["a"]), TRAIN_TEMPLATES)
 
 
 def test_encode_refuses_to_cut_a_caption_silently():
-    from survey_models.multimodal import CharTokenizer
-
-    tok = CharTokenizer(["abc"])
+    tok = CharTokenizer(["abc"], specials=True)
     with pytest.raises(ValueError, match="texts"):
         tok.encode(["abcabc"], 4)
     cut = tok.encode(["abcabc"], 4, truncate=True)

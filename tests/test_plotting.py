@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import matplotlib
@@ -55,3 +56,62 @@ def test_autoencoder_diagram_draws_three_layers():
     plt.close("all")
     with pytest.raises(ValueError, match="n_hidden"):
         plotting.draw_autoencoder_diagram(64, 0)
+
+
+def _draws() -> tuple[float, float, float]:
+    import random
+    return random.random(), float(np.random.rand()), torch.rand(1).item()
+
+
+@pytest.fixture
+def restored_threads(monkeypatch):
+    """setup_example changes process-wide thread settings: put them back after the test."""
+    from threadpoolctl import threadpool_limits
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, os.environ.get(name, "2"))
+    threads = torch.get_num_threads()
+    with threadpool_limits(limits=None):  # restores the libraries' limits on exit
+        yield
+    torch.set_num_threads(threads)
+
+
+def test_setup_example_closes_figures_styles_pins_a_thread_and_seeds(restored_threads):
+    from threadpoolctl import threadpool_info
+
+    from survey_models import setup_example, train
+
+    plt.figure()
+    matplotlib.rcParams["lines.linewidth"] = 7.0
+    torch.set_num_threads(2)
+    device = setup_example(3)
+    assert device == torch.device("cpu")
+    assert plt.get_fignums() == []
+    assert matplotlib.rcParams["lines.linewidth"] == matplotlib.rcParamsDefault[
+        "lines.linewidth"]
+    assert matplotlib.rcParams["font.sans-serif"][0] == plotting.CJK_FONT_NAME
+    assert torch.get_num_threads() == 1
+    assert {lib["num_threads"] for lib in threadpool_info()} == {1}  # NumPy's BLAS too
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # for a BLAS loaded later
+    after_setup = _draws()
+    train.set_seed(3)
+    assert _draws() == after_setup  # Python, NumPy and PyTorch all seeded with 3
+    with pytest.raises(ValueError, match="seed"):
+        setup_example(-1)
+
+
+def test_the_build_hook_gives_the_set_up_of_a_script_run_alone(restored_threads):
+    # plotting.reset_for_example (sphinx-gallery's hook) must leave the state that an
+    # example's own ``setup_example()`` call leaves, so the build's numbers are the script's.
+    from threadpoolctl import threadpool_info
+
+    from survey_models import setup_example
+
+    def state():
+        return (_draws(), torch.get_num_threads(), dict(matplotlib.rcParams),
+                [lib["num_threads"] for lib in threadpool_info()])
+
+    plotting.reset_for_example({}, "gallery/x/plot_x.py", "before")
+    from_hook = state()
+    setup_example()
+    assert state() == from_hook

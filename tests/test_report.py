@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from survey_models.report import RESULTS_DIR_ENV, report
+from survey_models.report import EXAMPLE_ENV, RESULTS_DIR_ENV, report
 
 
 def test_report_prints_and_records(tmp_path, monkeypatch, capsys):
@@ -56,3 +56,51 @@ def test_report_accepts_numpy_and_torch_verdicts(tmp_path, monkeypatch):
     report("b", 1.0, passed=torch.tensor(3.0) < 2, example="plot_demo", key="b")
     lines = (tmp_path / "plot_demo.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(x)["passed"] for x in lines] == [True, False]
+
+
+def _recorded_example(tmp_path):
+    (line,) = [json.loads(x) for f in tmp_path.glob("*.jsonl")
+               for x in f.read_text(encoding="utf-8").splitlines()]
+    return line["example"]
+
+
+def test_example_from_the_argument_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(EXAMPLE_ENV, "plot_from_env")
+    monkeypatch.setattr("sys.argv", ["gallery/x/plot_from_argv.py"])
+    report("x", 1.0, example="plot_from_arg")
+    assert _recorded_example(tmp_path) == "plot_from_arg"
+
+
+def test_example_from_the_environment(tmp_path, monkeypatch):
+    # The docs build sets SURVEY_EXAMPLE around each example; it wins over sys.argv.
+    monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(EXAMPLE_ENV, "plot_from_env")
+    monkeypatch.setattr("sys.argv", ["gallery/x/plot_from_argv.py"])
+    report("x", 1.0)
+    assert _recorded_example(tmp_path) == "plot_from_env"
+
+
+def test_example_from_the_script_run_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
+    monkeypatch.delenv(EXAMPLE_ENV, raising=False)
+    monkeypatch.setattr("sys.argv", ["gallery/03_generative/plot_gan_ring.py", "--flag"])
+    report("x", 1.0)
+    assert _recorded_example(tmp_path) == "plot_gan_ring"
+
+
+@pytest.mark.parametrize("argv", [["-c"], [""], [], ["/usr/bin/pytest"], ["gallery/plot_x.txt"]])
+def test_example_is_interactive_otherwise(argv, tmp_path, monkeypatch):
+    monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
+    monkeypatch.delenv(EXAMPLE_ENV, raising=False)
+    monkeypatch.setattr("sys.argv", argv)
+    report("x", 1.0)
+    assert _recorded_example(tmp_path) == "interactive"
+
+
+def test_a_bad_example_name_in_the_environment_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(EXAMPLE_ENV, "../escaped")
+    with pytest.raises(ValueError, match="example"):
+        report("x", 1.0)
+    assert list(tmp_path.iterdir()) == []

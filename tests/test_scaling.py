@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from survey_models.scaling import (MLP, RandomFeatures, count_parameters, double_descent_curve,
-                                   fit_power_law, min_norm_least_squares,
-                                   random_features_error, teacher_regression_data,
-                                   with_label_noise)
+from survey_models.scaling import (MLP, RandomFeatures, double_descent_curve, fit_power_law,
+                                   min_norm_least_squares, random_features_error,
+                                   teacher_regression_data, with_label_noise)
+from survey_models.train import count_parameters
 
 
 @pytest.mark.parametrize("n,p", [(30, 10), (20, 50), (25, 25)])

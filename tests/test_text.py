@@ -36,8 +36,40 @@ def test_tokenizer_round_trip_and_errors():
         tok.encode("xyz")
     with pytest.raises(ValueError, match="ids must lie"):
         tok.decode([0, 99])
-    with pytest.raises(ValueError, match="text must be a non-empty"):
+    with pytest.raises(ValueError, match="corpus must contain"):
         CharTokenizer("")
+    with pytest.raises(ValueError, match="specials=True"):  # no <pad> id to pad with
+        tok.encode(["he", "hello"], 5)
+
+
+def test_tokenizer_with_specials_reserves_pad_and_unk():
+    plain = CharTokenizer("hello world")
+    tok = CharTokenizer(["hello", " world"], specials=True)
+    assert (tok.PAD, tok.UNK) == (0, 1) and tok.itos[:2] == ["<pad>", "<unk>"]
+    assert tok.chars == plain.chars and tok.itos[2:] == plain.chars
+    assert tok.vocab_size == plain.vocab_size + 2
+    assert tok.encode("hold").tolist() == [tok.stoi[c] for c in "hold"]
+    assert tok.encode("hex").tolist()[-1] == tok.UNK  # unknown: UNK, not an error
+    ids = tok.encode(["he", "", "low"], 4)
+    assert ids.shape == (3, 4) and ids[1].tolist() == [tok.PAD] * 4
+    assert [tok.decode(row) for row in ids] == ["he", "", "low"]  # padding dropped
+    assert tok.decode(tok.encode("hex")) == "he<unk>"
+
+
+@pytest.mark.parametrize("call, exc, name", [
+    (lambda: CharTokenizer(5), TypeError, "corpus"),
+    (lambda: CharTokenizer(["a", 1]), TypeError, "corpus"),
+    (lambda: CharTokenizer("a", specials=1), TypeError, "specials"),
+    (lambda: CharTokenizer("ab").encode(5), TypeError, "texts"),
+    (lambda: CharTokenizer("ab", specials=True).encode("ab", 3), TypeError, "texts"),
+    (lambda: CharTokenizer("ab", specials=True).encode([5], 3), TypeError, "texts"),
+    (lambda: CharTokenizer("ab").decode("ab"), TypeError, "ids"),
+    (lambda: CharTokenizer("ab").decode([1.5]), TypeError, "ids"),
+    (lambda: CharTokenizer("ab").decode(torch.zeros(2, 2, dtype=torch.long)), ValueError, "ids"),
+])
+def test_tokenizer_names_the_bad_argument(call, exc, name):
+    with pytest.raises(exc, match=name):
+        call()
 
 
 def test_split_and_windows():

@@ -72,3 +72,96 @@ def test_set_seed_makes_randomness_repeatable():
     g2 = train.set_seed(5)
     b = torch.rand(3), torch.rand(3, generator=g2)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+# --- the shared classification helpers -------------------------------------------------------
+
+class FixedLogits(nn.Module):
+    """Logits = x itself; a dropout layer makes training and evaluation mode differ."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.9)
+        self.modes = []
+
+    def forward(self, x):
+        self.modes.append(self.training)
+        return self.drop(x)
+
+
+def logits_problem(n=7, classes=3):
+    x = torch.eye(classes)[torch.arange(n) % classes] * 5.0
+    y = torch.arange(n) % classes
+    y[0] = 1  # one wrong answer out of n
+    return x, y
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_accuracy_evaluates_in_eval_mode_and_restores_the_mode(training):
+    x, y = logits_problem()
+    model = FixedLogits().train(training)
+    assert train.accuracy(model, x, y, batch_size=3) == 6 / 7  # exact fraction
+    assert model.modes == [False, False, False]  # three batches, all in evaluation mode
+    assert model.training is training
+    assert all(m.training is training for m in model.modules())
+
+
+def test_accuracy_restores_the_mode_when_the_model_fails():
+    class Broken(FixedLogits):
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    model = Broken().train()
+    with pytest.raises(RuntimeError, match="boom"):
+        train.accuracy(model, *logits_problem())
+    assert model.training
+
+
+def test_accuracy_does_not_depend_on_the_batch_size_and_takes_a_bias_shift():
+    g = torch.Generator().manual_seed(0)
+    model = nn.Linear(5, 4)
+    x, y = torch.randn(50, 5, generator=g), torch.randint(4, (50,), generator=g)
+    values = {train.accuracy(model, x, y, batch_size=b) for b in (1, 7, 50, 512)}
+    assert len(values) == 1
+    with torch.no_grad():
+        expected = float((model(x).argmax(1) == y).sum()) / 50
+    assert values == {expected}
+    shift = torch.tensor([0.0, 0.0, 100.0, 0.0])
+    assert train.accuracy(model, x, y, bias_shift=shift) == float((y == 2).sum()) / 50
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: train.accuracy("m", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)), "model"),
+    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(1, dtype=torch.long)),
+     "y"),
+    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2)), "y"),
+    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)),
+     "x"),
+    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2, dtype=torch.long),
+                            batch_size=0), "batch_size"),
+    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2, dtype=torch.long),
+                            bias_shift=torch.zeros(5)), "bias_shift"),
+    (lambda: train.classification_loss(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2)), "y"),
+    (lambda: train.count_parameters("m"), "model"),
+])
+def test_classification_helpers_name_the_bad_argument(call, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        call()
+
+
+def test_classification_loss_is_cross_entropy_and_trains_with_fit():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 2, generator=g)
+    y = (x[:, 0] > 0).long()
+    model = nn.Linear(2, 2)
+    assert torch.equal(train.classification_loss(model, x, y),
+                       nn.functional.cross_entropy(model(x), y))
+    train.fit(model, train.classification_loss, (x, y), epochs=50, lr=0.05, seed=0)
+    assert train.accuracy(model, x, y) > 0.95
+
+
+def test_count_parameters_counts_only_trainable_ones():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    assert train.count_parameters(model) == 3 * 4 + 4 + 4 * 2 + 2
+    model[0].requires_grad_(False)
+    assert train.count_parameters(model) == 4 * 2 + 2

@@ -23,14 +23,11 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import train
+from survey_models import setup_example, train
 from survey_models.attention import RecallModel, key_value_recall, recall_loss
-from survey_models.plotting import use_style
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 N_PAIRS, N_KEYS, N_VALUES = 16, 32, 10
 g = torch.Generator().manual_seed(0)
 train_set = key_value_recall(20000, N_PAIRS, N_KEYS, N_VALUES, generator=g)

@@ -22,17 +22,15 @@
 import matplotlib.pyplot as plt
 import torch
 
+from survey_models import setup_example
 from survey_models.attention import MultiHeadAttention
 from survey_models.convolution import (conv_parameters, dense_parameters,
                                        receptive_field_from_gradient, stacked_convolutions)
-from survey_models.plotting import use_style
 from survey_models.report import report
 from survey_models.train import set_seed
 from survey_models.transformer import sinusoidal_positional_encoding
 
-use_style()
-torch.set_num_threads(1)
-set_seed(0)
+setup_example()
 x = torch.randn(4, 1, 16, 16, generator=torch.Generator().manual_seed(1))
 shift = (3, 5)
 errors, scales = {}, {}

@@ -22,15 +22,13 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, train
+from survey_models import data, setup_example, train
 from survey_models.convolution import (MLPClassifier, PatchAttentionClassifier, SmallCNN,
-                                       accuracy, classification_loss, place_on_canvas)
-from survey_models.plotting import use_style
+                                       place_on_canvas)
 from survey_models.report import report
+from survey_models.train import accuracy, classification_loss, count_parameters
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 g = torch.Generator().manual_seed(0)
 CANVAS, SEEN, UNSEEN = 16, (0, 3), (5, 8)
@@ -86,7 +84,7 @@ for name, (model, epochs) in models.items():
     train.set_seed(0)
     hist = train.fit(model, classification_loss, (x_train, y_train), epochs=epochs, lr=3e-3,
                      batch_size=64, seed=0)
-    n_params[name] = sum(p.numel() for p in model.parameters())
+    n_params[name] = count_parameters(model)
     results[name] = (accuracy(model, x_seen, y_seen), accuracy(model, x_unseen, y_unseen))
     print(f"{name}: 参数 {n_params[name]}，训练损失 {hist.final_train_loss:.3f}，"
           f"见过的位置 {results[name][0]:.3f}，新位置 {results[name][1]:.3f}，"

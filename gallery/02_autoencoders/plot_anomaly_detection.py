@@ -20,14 +20,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from survey_models import data, train
+from survey_models import data, setup_example, train
 from survey_models.autoencoders import (Autoencoder, anomaly_scores, pca_subspace,
                                         reconstruction_loss, roc_auc)
-from survey_models.plotting import use_style
 from survey_models.report import report
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 k = 16
 

@@ -25,13 +25,12 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, train
+from survey_models import data, setup_example, train
 from survey_models.autoencoders import Autoencoder, reconstruction_loss
-from survey_models.plotting import draw_autoencoder_diagram, image_grid, use_style
+from survey_models.plotting import draw_autoencoder_diagram, image_grid
 from survey_models.report import report
 
-use_style()
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 print(f"训练集 {tuple(split.x_train.shape)}，测试集 {tuple(split.x_test.shape)}")
 

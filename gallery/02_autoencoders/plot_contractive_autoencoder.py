@@ -24,13 +24,11 @@ import matplotlib.pyplot as plt
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from survey_models import data, train
+from survey_models import data, setup_example, train
 from survey_models.autoencoders import Autoencoder, ContractiveLoss, jacobian_norm_sq
-from survey_models.plotting import use_style
 from survey_models.report import report
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_test = split.x_test
 masked = data.mask_pixels(x_test, 0.25, generator=torch.Generator().manual_seed(1))

@@ -22,14 +22,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from survey_models import data, train
-from survey_models.autoencoders import (Autoencoder, ConvAutoencoder, count_parameters,
-                                        reconstruction_loss)
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, setup_example, train
+from survey_models.autoencoders import Autoencoder, ConvAutoencoder, reconstruction_loss
+from survey_models.plotting import image_grid
 from survey_models.report import report
+from survey_models.train import count_parameters
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_test = split.x_test
 

@@ -22,13 +22,12 @@ import matplotlib.pyplot as plt
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from survey_models import data, train
+from survey_models import data, setup_example, train
 from survey_models.autoencoders import Autoencoder, DenoisingLoss, reconstruction_loss
-from survey_models.plotting import image_grid, use_style
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 models = {}
 start = time.perf_counter()

@@ -21,15 +21,14 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, train
+from survey_models import data, setup_example, train
 from survey_models.autoencoders import (decoder_subspace, linear_autoencoder,
                                         pca_reconstruction_error, pca_subspace,
                                         principal_angles, reconstruction_loss)
-from survey_models.plotting import image_grid, use_style
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x = split.x_train
 k = 8

@@ -22,14 +22,13 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, train
-from survey_models.autoencoders import (StackedEncoder, accuracy, classification_loss,
-                                        pretrain_stack)
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, setup_example, train
+from survey_models.autoencoders import StackedEncoder, pretrain_stack
+from survey_models.plotting import image_grid
 from survey_models.report import report
+from survey_models.train import accuracy, classification_loss
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x, y = split.x_train, split.y_train
 widths = [64, 128, 64]

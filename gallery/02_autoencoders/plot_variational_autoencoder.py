@@ -23,14 +23,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from survey_models import data, metrics, train
+from survey_models import data, metrics, setup_example, train
 from survey_models.autoencoders import (VariationalAutoencoder, elbo,
                                         importance_weighted_bound, vae_loss)
-from survey_models.plotting import image_grid, use_style
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-torch.set_num_threads(1)
-use_style()
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_train = data.binarize(split.x_train)
 x_test = data.binarize(split.x_test)

@@ -25,13 +25,11 @@ k-NN 精度本身是一个带抽样噪声的估计，所以每个阈值用 5 批
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, gan, metrics, train
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, gan, metrics, setup_example
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 torch.manual_seed(0)
 G = gan.ConditionalGenerator(latent_dim=16, n_classes=10, out_dim=64, hidden=128)

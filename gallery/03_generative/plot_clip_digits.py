@@ -26,22 +26,20 @@ import math
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, train
-from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, CharTokenizer,
-                                      caption_pairs, clip_loss, digit_caption,
-                                      zero_shot_predict)
-from survey_models.plotting import use_style
+from survey_models import data, setup_example, train
+from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, caption_pairs,
+                                      clip_loss, digit_caption, zero_shot_predict)
 from survey_models.report import report
+from survey_models.text import CharTokenizer
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 # 描述统一补齐到 LENGTH 个字符；LENGTH 必须容纳最长的描述（英文留出描述
 # “a photo of the number seven”有 27 个字符），否则 encode 会报错而不是悄悄截断。
 LENGTH = 28
 EVAL_TEMPLATES = list(HELDOUT_TEMPLATES) + ["数字{zh}", "the digit {en}"]
-tokenizer = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES])
+tokenizer = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES],
+                          specials=True)   # id 0 pads a caption, id 1 is an unseen character
 images, tokens, labels = caption_pairs(split.x_train, split.y_train, tokenizer,
                                        TRAIN_TEMPLATES, repeats=4, length=LENGTH, seed=0)
 print(f"字符表 {tokenizer.vocab_size} 个符号；训练对 {len(labels)} 个")

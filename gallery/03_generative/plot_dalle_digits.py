@@ -25,17 +25,16 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, metrics, train
-from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, CharTokenizer,
-                                      PatchVQ, caption_pairs, clip_loss, clip_scores,
-                                      digit_caption, generate_images, text_image_sequences)
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, metrics, setup_example, train
+from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, PatchVQ,
+                                      caption_pairs, clip_loss, clip_scores, digit_caption,
+                                      generate_images, text_image_sequences)
+from survey_models.plotting import image_grid
 from survey_models.report import report
+from survey_models.text import CharTokenizer
 from survey_models.transformer import GPT, lm_loss
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 reference = split.x_test
 vq = PatchVQ(codebook_size=32, patch=2).fit(split.x_train, iters=20, seed=0)
@@ -54,7 +53,8 @@ print(f"量化重构：FID {recon_fid:.2f}（真实对真实 {floor_fid:.2f}）�
 # 模型是 :class:`survey_models.transformer.GPT`（2 层、4 头、宽 64），训练循环是共用的
 # :func:`survey_models.train.fit`。
 LENGTH = 16
-tokenizer = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES])
+tokenizer = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES],
+                          specials=True)
 images, captions, labels = caption_pairs(split.x_train, split.y_train, tokenizer,
                                          TRAIN_TEMPLATES, repeats=2, length=LENGTH, seed=0)
 x, y = text_image_sequences(captions, vq.encode(images), tokenizer.vocab_size)

@@ -27,13 +27,11 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from survey_models import data, energy, metrics, train
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, energy, metrics, setup_example
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_train = data.binarize(split.x_train)
 x_test = data.binarize(split.x_test)

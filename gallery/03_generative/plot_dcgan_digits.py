@@ -20,13 +20,11 @@ DCGAN（Radford 等 2015）给出了一套让卷积 GAN 稳定训练的结构准
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, gan, metrics, train
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, gan, metrics, setup_example
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 ref = split.x_test
 n_ref = ref.shape[0]

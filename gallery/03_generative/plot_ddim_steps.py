@@ -28,15 +28,12 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, metrics, train
+from survey_models import data, metrics, setup_example, train
 from survey_models.diffusion import (Denoiser, NoiseSchedule, ddim_sample, diffusion_loss,
                                      model_eps)
-from survey_models.plotting import use_style
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 x_train = data.swiss_roll_2d(4000, seed=0)
 reference = data.swiss_roll_2d(1000, seed=100)
 schedule = NoiseSchedule(100, kind="linear")

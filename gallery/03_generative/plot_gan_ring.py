@@ -24,13 +24,10 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, gan, metrics, train
-from survey_models.plotting import use_style
+from survey_models import data, gan, metrics, setup_example
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 STD = 0.05
 x, centres = data.ring_of_gaussians(4000, std=STD, seed=0)
 real_check, _ = data.ring_of_gaussians(2000, std=STD, seed=1)

@@ -29,14 +29,12 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, metrics, train
+from survey_models import data, metrics, setup_example, train
 from survey_models.diffusion import Denoiser, NoiseSchedule, ddim_sample, diffusion_loss, model_eps
-from survey_models.plotting import image_grid, use_style
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_train = split.x_train * 2 - 1
 schedule = NoiseSchedule(100, kind="cosine")

@@ -25,15 +25,14 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, metrics, train
+from survey_models import data, metrics, setup_example, train
 from survey_models.autoencoders import Autoencoder, reconstruction_loss
 from survey_models.diffusion import (Denoiser, LatentCodec, NoiseSchedule, ddpm_sample,
                                      diffusion_loss, model_eps)
-from survey_models.plotting import image_grid, use_style
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 reference = split.x_test
 schedule = NoiseSchedule(100, kind="cosine")

@@ -25,13 +25,11 @@ StyleGAN（Karras 等，arXiv 2018 年 12 月，CVPR 2019）把隐变量 :math:`
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, gan, metrics, train
-from survey_models.plotting import image_grid, use_style
+from survey_models import data, gan, metrics, setup_example
+from survey_models.plotting import image_grid
 from survey_models.report import report
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 torch.manual_seed(0)
 G = gan.StyleGenerator(latent_dim=16, w_dim=32, hidden=64, n_layers=4, out_dim=64,

@@ -23,14 +23,11 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import train
-from survey_models.plotting import use_style
+from survey_models import setup_example, train
 from survey_models.report import report
 from survey_models.transformer import GPT, lm_loss, sinusoidal_positional_encoding
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 L, D = 64, 64
 pe = sinusoidal_positional_encoding(L, D).double()
 

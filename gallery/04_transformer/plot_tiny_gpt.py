@@ -23,16 +23,13 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import train
-from survey_models.plotting import use_style
+from survey_models import setup_example, train
 from survey_models.report import report
 from survey_models.text import (CharTokenizer, bigram_counts, bigram_nll, load_corpus,
                                 split_ids, unigram_nll, windows)
 from survey_models.transformer import GPT, lm_loss
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 text = load_corpus("paradise_lost")
 tok = CharTokenizer(text)
 train_ids, val_ids = split_ids(tok.encode(text), val_fraction=0.1)

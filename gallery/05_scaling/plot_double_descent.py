@@ -26,14 +26,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from survey_models import data, train
-from survey_models.plotting import use_style
+from survey_models import data, setup_example
 from survey_models.report import report
 from survey_models.scaling import double_descent_curve, with_label_noise
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 n_train = 200
 idx = torch.randperm(split.x_train.shape[0], generator=torch.Generator().manual_seed(0))[:n_train]

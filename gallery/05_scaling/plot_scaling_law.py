@@ -23,17 +23,14 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 import torch.nn.functional as F
 
-from survey_models import data, train
-from survey_models.plotting import use_style
+from survey_models import data, setup_example, train
 from survey_models.report import report
-from survey_models.scaling import MLP, count_parameters, fit_power_law, teacher_regression_data
+from survey_models.scaling import MLP, fit_power_law, teacher_regression_data
+from survey_models.train import classification_loss, count_parameters
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 x, y = teacher_regression_data(40000, n_input=8, teacher_width=256, seed=0)
 x_train, y_train, x_test, y_test = x[:30000], y[:30000], x[30000:], y[30000:]
 widths = [4, 8, 16, 32, 64, 128]
@@ -99,19 +96,16 @@ report("最大模型从 500 步到 2000 步的损失下降倍数", gain_large, k
 split = data.digits_split(test_fraction=0.3, seed=0)
 
 
-def ce_loss(model, x, y):
-    return F.cross_entropy(model(x), y)
-
-
 start = time.perf_counter()
 digit_params, digit_losses = [], []
 for w in widths:
     train.set_seed(0)
     model = MLP(64, (w,), 10)
-    train.fit(model, ce_loss, (split.x_train, split.y_train), steps=1000, batch_size=64,
-              lr=3e-3, seed=0, log_every=1000)
+    train.fit(model, classification_loss, (split.x_train, split.y_train), steps=1000,
+              batch_size=64, lr=3e-3, seed=0, log_every=1000)
     digit_params.append(count_parameters(model))
-    digit_losses.append(train.evaluate(model, ce_loss, (split.x_test, split.y_test)))
+    digit_losses.append(train.evaluate(model, classification_loss,
+                                       (split.x_test, split.y_test)))
 digit_law = fit_power_law(digit_params, digit_losses)
 print(f"手写数字：测试交叉熵 {np.round(digit_losses, 3).tolist()}，"
       f"α = {digit_law.exponent:.3f}，R² = {digit_law.r2:.3f}，用时 {time.perf_counter() - start:.1f} s")

@@ -20,31 +20,22 @@ Frankle 与 Carbin（2019）的彩票假设进一步说，稠密网络里藏着�
 import time
 
 import matplotlib.pyplot as plt
-import torch
-import torch.nn.functional as F
 
-from survey_models import compression, data, train
-from survey_models.distillation import accuracy
-from survey_models.plotting import use_style
+from survey_models import compression, data, setup_example, train
 from survey_models.report import report
 from survey_models.scaling import MLP
+from survey_models.train import accuracy, classification_loss, count_parameters
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_tr, y_tr, x_te, y_te = split.x_train, split.y_train, split.x_test, split.y_test
 
 
-def ce_loss(model, x, y):
-    return F.cross_entropy(model(x), y)
-
-
 start = time.perf_counter()
 dense = MLP(64, (256, 256), 10)
-train.fit(dense, ce_loss, (x_tr, y_tr), epochs=40, lr=1e-3, seed=0)
+train.fit(dense, classification_loss, (x_tr, y_tr), epochs=40, lr=1e-3, seed=0)
 dense_acc = accuracy(dense, x_te, y_te)
-print(f"稠密模型：{sum(p.numel() for p in dense.parameters())} 个参数，测试准确率 {dense_acc:.4f}，"
+print(f"稠密模型：{count_parameters(dense)} 个参数，测试准确率 {dense_acc:.4f}，"
       f"用时 {time.perf_counter() - start:.1f} s")
 report("稠密模型的测试准确率", dense_acc, key="dense_acc", passed=None)
 
@@ -62,7 +53,7 @@ for s in levels:
     model.load_state_dict(dense.state_dict())
     compression.apply_masks(model, compression.global_magnitude_masks(model, s))
     one_shot.append(accuracy(model, x_te, y_te))
-    train.fit(model, ce_loss, (x_tr, y_tr), epochs=20, lr=1e-3, seed=1)
+    train.fit(model, classification_loss, (x_tr, y_tr), epochs=20, lr=1e-3, seed=1)
     tuned.append(accuracy(model, x_te, y_te))
     print(f"稀疏度 {s:.0%}（实测 {compression.sparsity(model):.3f}）：一次性剪枝 {one_shot[-1]:.4f}，"
           f"微调后 {tuned[-1]:.4f}")

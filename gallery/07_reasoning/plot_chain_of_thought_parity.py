@@ -20,16 +20,12 @@
 import time
 
 import matplotlib.pyplot as plt
-import torch
 
-from survey_models import reasoning, train
-from survey_models.plotting import use_style
+from survey_models import reasoning, setup_example, train
 from survey_models.report import report
 from survey_models.transformer import GPT, lm_loss
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 bits = reasoning.random_bits(4096, 12, seed=0)
 train_bits, test_bits = bits[:2000], bits[3000:]
 for cot in (False, True):

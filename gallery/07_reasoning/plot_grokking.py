@@ -22,15 +22,12 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from survey_models import reasoning, train
-from survey_models.plotting import use_style
+from survey_models import reasoning, setup_example, train
 from survey_models.report import report
 from survey_models.transformer import GPT, lm_loss
 
-use_style()
-torch.set_num_threads(1)
+setup_example()
 p = 23
 task = reasoning.modular_addition_task(p)
 train_task, test_task = reasoning.split_task(task, 0.6, seed=0)

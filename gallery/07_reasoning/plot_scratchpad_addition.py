@@ -23,14 +23,11 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import reasoning, train
-from survey_models.plotting import use_style
+from survey_models import reasoning, setup_example, train
 from survey_models.report import report
 from survey_models.transformer import GPT, lm_loss
 
-use_style()
-torch.set_num_threads(1)
-train.set_seed(0)
+setup_example()
 g = torch.Generator().manual_seed(0)
 n_train, n_test = 300, 500
 a = torch.randint(0, 1000, (n_train + n_test,), generator=g)

@@ -17,6 +17,9 @@ The three classifiers of the translation-invariance example share one interface,
 * :class:`PatchAttentionClassifier`: a shared linear embedding of non-overlapping
   patches, learned patch positions, Transformer blocks and mean pooling (a tiny Vision
   Transformer, Dosovitskiy et al. 2021).
+
+They are trained with :func:`survey_models.train.classification_loss` and scored with
+:func:`survey_models.train.accuracy`, as every classifier of the package is.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import (check_choice, check_index_tensor, check_module, check_nonnegative_int,
+from ._checks import (check_choice, check_index_tensor, check_nonnegative_int,
                       check_positive_int, check_tensor)
 from .scaling import MLP
+# The classifiers here are trained and scored with the package's shared functions; the
+# names stay importable from this module for existing callers.
+from .train import accuracy, classification_loss  # noqa: F401
 from .transformer import TransformerBlock
 
 __all__ = [
@@ -38,8 +44,6 @@ __all__ = [
     "receptive_field_from_gradient",
     "dense_parameters",
     "conv_parameters",
-    "classification_loss",
-    "accuracy",
 ]
 
 
@@ -206,40 +210,6 @@ class PatchAttentionClassifier(nn.Module):
                 h = block(h)
         logits = self.head(self.norm(h).mean(dim=1))        # mean over patches
         return (logits, maps) if return_attention else logits
-
-
-def _check_labels(x: object, y: object) -> None:
-    check_tensor("x", x)
-    check_tensor("y", y, ndim=1)
-    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-    if y.dtype != torch.long:
-        raise TypeError(f"y must be an int64 tensor of class labels, got dtype {y.dtype}")
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have one label per row of x ({x.shape[0]},), got "
-                         f"{tuple(y.shape)}")
-
-
-def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of ``model(x)`` against integer labels ``y`` (a ``loss_fn`` for ``fit``)."""
-    _check_labels(x, y)
-    return nn.functional.cross_entropy(model(x), y)
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
-    """Fraction of ``x`` that ``model`` classifies as ``y`` (in evaluation mode)."""
-    check_module("model", model)
-    _check_labels(x, y)
-    if len(x) == 0:
-        raise ValueError("x must have at least one example")
-    check_positive_int("batch_size", batch_size)
-    was = model.training
-    model.eval()
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        correct += int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
-    model.train(was)
-    return correct / len(x)
 
 
 def stacked_convolutions(n_layers: int, kernel_size: int = 3, channels: int = 1,

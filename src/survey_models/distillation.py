@@ -30,12 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import (check_finite_float, check_index_tensor, check_int_in, check_module,
-                      check_positive_float, check_positive_int, check_probability,
-                      check_tensor)
+from ._checks import (check_finite_float, check_int_in, check_module, check_positive_float,
+                      check_positive_int, check_probability, check_tensor)
+from . import train
 
 __all__ = ["soften", "distillation_loss", "make_distillation_loss_fn", "teacher_logits",
-           "drop_class", "accuracy", "class_accuracy", "shift_class_bias", "best_bias_shift"]
+           "drop_class", "class_accuracy", "shift_class_bias", "best_bias_shift"]
 
 
 def soften(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -135,29 +135,18 @@ def _check_rows(x: object, y: torch.Tensor, xname: str = "x", yname: str = "y") 
                          f"{tuple(x.shape)} and {tuple(y.shape)}")
 
 
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             bias_shift: torch.Tensor | None = None) -> float:
-    """Fraction of ``x`` classified as ``y``; ``bias_shift: (classes,)`` is added to the logits."""
-    check_tensor("y", y, ndim=1)
-    _check_rows(x, y)
-    logits = model(x)
-    if bias_shift is not None:
-        check_tensor("bias_shift", bias_shift, ndim=1, last_dim=logits.shape[-1])
-        logits = logits + bias_shift
-    return (logits.argmax(-1) == y).float().mean().item()
-
-
 def class_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cls: int,
                    bias_shift: torch.Tensor | None = None) -> float:
-    """Accuracy on the examples of class ``cls`` only."""
+    """:func:`survey_models.train.accuracy` on the examples of class ``cls`` only;
+    ``bias_shift: (classes,)`` is added to the logits (see :func:`shift_class_bias`)."""
     check_tensor("y", y, ndim=1)
+    _check_rows(x, y)
     if isinstance(cls, bool) or not isinstance(cls, int):
         raise TypeError(f"cls must be an int class label, got {type(cls).__name__}")
     sel = y == cls
     if not bool(sel.any()):
         raise ValueError(f"cls={cls} has no examples in y")
-    return accuracy(model, x[sel], y[sel], bias_shift)
+    return train.accuracy(model, x[sel], y[sel], bias_shift=bias_shift)
 
 
 def shift_class_bias(n_classes: int, cls: int, amount: float) -> torch.Tensor:

@@ -3,7 +3,8 @@ text-to-image generation, at the scale of 8×8 digits and short Chinese/English 
 
 * Captions: :func:`digit_caption` writes a digit's label with a template
   (``"数字{zh}"`` → ``"数字七"``, ``"一个手写的 {d}"`` → ``"一个手写的 7"``);
-  :class:`CharTokenizer` turns captions into character ids.
+  :class:`survey_models.text.CharTokenizer` with ``specials=True`` turns captions into
+  character ids (0 pads, 1 stands for a character never seen).
 * :class:`CLIP` — an image encoder and a character-level text encoder mapped into one
   unit sphere, trained with the symmetric InfoNCE loss (Radford et al. 2021),
 
@@ -35,6 +36,7 @@ from torch import nn
 
 from ._checks import (check_index_tensor, check_positive_float, check_positive_int,
                       check_seed, check_tensor)
+from .text import CharTokenizer
 
 ZH_DIGITS = "零一二三四五六七八九"
 EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -61,54 +63,6 @@ def digit_caption(label: int, template: str) -> str:
     return template.format(d=label, zh=ZH_DIGITS[label], en=EN_DIGITS[label])
 
 
-class CharTokenizer:
-    """Character-level tokenizer: id 0 is padding, id 1 is an unknown character.
-
-    Built from a corpus of strings; :meth:`encode` pads to ``length`` (and truncates only when asked).
-    """
-
-    PAD, UNK = 0, 1
-
-    def __init__(self, corpus: Sequence[str]) -> None:
-        if isinstance(corpus, str) or not isinstance(corpus, Sequence) \
-                or not all(isinstance(s, str) for s in corpus):
-            raise TypeError("corpus must be a sequence of strings")
-        chars = sorted({c for s in corpus for c in s})
-        if not chars:
-            raise ValueError("corpus must contain at least one character")
-        self.itos = ["<pad>", "<unk>"] + chars
-        self.stoi = {c: i for i, c in enumerate(self.itos)}
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.itos)
-
-    def encode(self, texts: Sequence[str], length: int, truncate: bool = False) -> torch.Tensor:
-        """``(len(texts), length)`` int64 ids, padded with 0; unknown characters map to 1.
-
-        A text longer than ``length`` raises ValueError unless ``truncate`` is set: a cut
-        caption ("a photo of the number se") silently loses the very word that matters.
-        """
-        length = check_positive_int("length", length)
-        if isinstance(texts, str) or not isinstance(texts, Sequence) \
-                or not all(isinstance(s, str) for s in texts):
-            raise TypeError(f"texts must be a sequence of strings, got {texts!r:.80}")
-        if not truncate:
-            too_long = [s for s in texts if len(s) > length]
-            if too_long:
-                raise ValueError(f"texts: {too_long[0]!r} has {len(too_long[0])} characters, "
-                                 f"more than length={length}; pass truncate=True to cut")
-        out = torch.zeros(len(texts), length, dtype=torch.long)
-        for i, s in enumerate(texts):
-            ids = [self.stoi.get(c, self.UNK) for c in s[:length]]
-            out[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
-        return out
-
-    def decode(self, ids: torch.Tensor) -> str:
-        check_index_tensor("ids", ids, self.vocab_size, ndim=1)
-        return "".join(self.itos[i] for i in ids.tolist() if i != self.PAD)
-
-
 def caption_pairs(images: torch.Tensor, labels: torch.Tensor, tokenizer: CharTokenizer,
                   templates: Sequence[str], repeats: int = 1, length: int = 24, seed: int = 0
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -125,6 +79,8 @@ def caption_pairs(images: torch.Tensor, labels: torch.Tensor, tokenizer: CharTok
         raise ValueError("templates must be a non-empty sequence of template strings")
     if not isinstance(tokenizer, CharTokenizer):
         raise TypeError(f"tokenizer must be a CharTokenizer, got {type(tokenizer).__name__}")
+    if not tokenizer.specials:
+        raise ValueError("tokenizer must be built with specials=True: captions are padded")
     g = torch.Generator().manual_seed(check_seed(seed))
     xs, ts, ys = [], [], []
     for _ in range(repeats):
@@ -423,6 +379,6 @@ def generate_images(model: nn.Module, caption_tokens: torch.Tensor, vq: PatchVQ,
 
 
 __all__ = ["ZH_DIGITS", "EN_DIGITS", "TRAIN_TEMPLATES", "HELDOUT_TEMPLATES", "digit_caption",
-           "CharTokenizer", "caption_pairs", "ImageEncoder", "TextEncoder", "info_nce_loss", "CLIP",
+           "caption_pairs", "ImageEncoder", "TextEncoder", "info_nce_loss", "CLIP",
            "clip_loss", "zero_shot_predict", "clip_scores", "PatchVQ",
            "text_image_sequences", "generate_images"]

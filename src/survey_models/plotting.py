@@ -63,17 +63,13 @@ def reset_for_example(gallery_conf: dict, fname: str, when: str | None = None) -
     """sphinx-gallery ``reset_modules`` hook run around every example.
 
     sphinx-gallery's own matplotlib reset calls ``plt.rcdefaults()``, which drops the CJK
-    font; this hook restores the project style, seeds PyTorch and pins the thread count
-    (two examples run side by side on two cores, so one thread each is fastest).
+    font; this hook calls :func:`survey_models.setup_example` (seed 0), the same set-up
+    every example runs first, so the build and a reader running the script alone start
+    from the same state.
     """
-    import matplotlib.pyplot as plt
+    from .example import setup_example
 
-    plt.close("all")
-    matplotlib.rcdefaults()
-    use_style()
-    torch.manual_seed(0)
-    np.random.seed(0)
-    torch.set_num_threads(1)
+    setup_example(0)
 
 
 def image_grid(images: torch.Tensor | np.ndarray, ncols: int = 10, ax=None, side: int = 8,

@@ -4,19 +4,31 @@ An example calls :func:`report` for each number it claims something about. The n
 printed (so it shows under the example on its page) and, when the environment variable
 ``SURVEY_RESULTS_DIR`` names a directory (the docs build sets it), appended as one JSON
 line to ``<dir>/<example>.jsonl``; the build collects those lines into the results page.
+
+The example a number belongs to is, in this order:
+
+1. the caller's ``example=`` argument;
+2. the environment variable ``SURVEY_EXAMPLE`` (the docs build sets it to the example's
+   file stem, e.g. ``plot_gan_ring``, around each example it runs);
+3. the stem of ``sys.argv[0]`` when that is a ``plot_*.py`` script (a reader running
+   ``python gallery/03_generative/plot_gan_ring.py``);
+4. otherwise ``"interactive"`` (a notebook, a console, a test).
+
+The name must be letters, digits and ``_`` (no path).
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 RESULTS_DIR_ENV = "SURVEY_RESULTS_DIR"
+EXAMPLE_ENV = "SURVEY_EXAMPLE"
 
 
 @dataclass(frozen=True)
@@ -43,15 +55,14 @@ _STEM = re.compile(r"[A-Za-z0-9_]+")
 _KEY = re.compile(r"[a-z0-9_]+")
 
 
-def _caller_example() -> str:
-    # The example's file name, taken from the calling script's globals (sphinx-gallery
-    # and ``python plot_x.py`` both set ``__file__``).
-    # sphinx-gallery sets no ``__file__`` but compiles each block under the script's path,
-    # so the frame's code file name identifies the example there.
-    for frame_info in inspect.stack()[2:]:
-        for path in (frame_info.frame.f_globals.get("__file__"), frame_info.filename):
-            if path and Path(path).name.startswith("plot_") and Path(path).suffix == ".py":
-                return Path(path).stem
+def _current_example() -> str:
+    """The example a number belongs to when the caller does not say (see the module doc)."""
+    name = os.environ.get(EXAMPLE_ENV)
+    if name:
+        return name
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if script is not None and script.name.startswith("plot_") and script.suffix == ".py":
+        return script.stem
     return "interactive"
 
 
@@ -77,8 +88,10 @@ def report(name: str, value: float, *, key: str | None = None, unit: str = "",
     ``key`` is a short identifier (lower-case letters, digits, ``_``) by which a chapter
     inserts the number with the ``{measure}`` role (``{measure}`plot_x/key```); keys are
     unique within an example. ``passed`` says whether the value meets ``target`` (``None``
-    when the number is only recorded, e.g. a run time). Returns nothing, so that
-    sphinx-gallery shows only the printed ``[测量]`` line under the cell.
+    when the number is only recorded, e.g. a run time). ``example`` names the example the
+    number belongs to; by default it comes from ``SURVEY_EXAMPLE`` or the running script
+    (see the module documentation). Returns nothing, so that sphinx-gallery shows only
+    the printed ``[测量]`` line under the cell.
     """
     if not isinstance(name, str) or not name:
         raise ValueError("name must be a non-empty string")
@@ -96,7 +109,7 @@ def report(name: str, value: float, *, key: str | None = None, unit: str = "",
     for arg, text in (("unit", unit), ("claim", claim), ("target", target)):
         if not isinstance(text, str):
             raise TypeError(f"{arg} must be a string, got {type(text).__name__}")
-    example = example if example is not None else _caller_example()
+    example = example if example is not None else _current_example()
     if not (isinstance(example, str) and _STEM.fullmatch(example)):
         raise ValueError("example must be a script name of letters, digits and '_' "
                          f"(no path), got {example!r}")

@@ -29,12 +29,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import (check_index_tensor, check_module, check_nonnegative_float,
-                      check_positive_int, check_probability, check_seed, check_tensor)
+from ._checks import (check_index_tensor, check_nonnegative_float, check_positive_int,
+                      check_probability, check_seed, check_tensor)
 
 __all__ = ["RandomFeatures", "min_norm_least_squares", "random_features_error",
            "double_descent_curve", "with_label_noise", "PowerLawFit", "fit_power_law",
-           "MLP", "count_parameters", "teacher_regression_data"]
+           "MLP", "teacher_regression_data"]
 
 
 class RandomFeatures(nn.Module):
@@ -227,12 +227,6 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=self.n_input, floating=True)
         return self.net(x)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters of ``model``."""
-    check_module("model", model)
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def teacher_regression_data(n: int, n_input: int = 8, teacher_width: int = 256,

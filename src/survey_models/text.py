@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from importlib import resources
 
 import torch
@@ -59,44 +60,109 @@ def load_corpus(name: str = "paradise_lost") -> str:
 
 
 class CharTokenizer:
-    """Characters ↔ integer ids; the vocabulary is the sorted set of characters of ``text``.
+    """Characters ↔ integer ids; the vocabulary is the sorted set of characters of ``corpus``
+    (a string, or a sequence of strings).
 
-    ``encode(str) -> LongTensor (n,)`` and ``decode(ids) -> str``. Characters not in the
-    vocabulary raise a ``ValueError`` naming them.
+    The one tokenizer of the package serves two kinds of user, chosen by ``specials``:
+
+    * ``specials=False`` (default), for a language model over one fixed text such as
+      :func:`load_corpus`: the ids ``0 … vocab_size-1`` are the characters themselves,
+      nothing else, and a character outside the vocabulary raises a ``ValueError``
+      naming it.
+    * ``specials=True``, for short texts of different lengths, such as the captions of
+      :mod:`survey_models.multimodal`: id :attr:`PAD` (0) is ``<pad>``, id :attr:`UNK` (1)
+      is ``<unk>`` and the characters follow from id 2. A character outside the
+      vocabulary maps to ``UNK`` (a held-out caption may use a new character), and
+      :meth:`encode` pads a batch of texts to one length.
+
+    ``chars`` is the list of characters; ``itos`` the token of each id (``chars`` itself
+    without specials); ``stoi`` the id of each token.
     """
 
-    def __init__(self, text: str) -> None:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        if not text:
-            raise ValueError("text must be a non-empty string")
-        self.chars: list[str] = sorted(set(text))
-        self.stoi = {c: i for i, c in enumerate(self.chars)}
+    PAD, UNK = 0, 1
+    SPECIAL_TOKENS = ("<pad>", "<unk>")
+
+    def __init__(self, corpus: str | Sequence[str], *, specials: bool = False) -> None:
+        if not isinstance(corpus, str) and not (
+                isinstance(corpus, Sequence) and all(isinstance(s, str) for s in corpus)):
+            raise TypeError("corpus must be a str or a sequence of strings, got "
+                            f"{type(corpus).__name__}")
+        if not isinstance(specials, bool):
+            raise TypeError(f"specials must be True or False, got {type(specials).__name__}")
+        texts = [corpus] if isinstance(corpus, str) else corpus
+        self.chars: list[str] = sorted({c for s in texts for c in s})
+        if not self.chars:
+            raise ValueError("corpus must contain at least one character")
+        self.specials = specials
+        self.itos: list[str] = (list(self.SPECIAL_TOKENS) if specials else []) + self.chars
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
 
     @property
     def vocab_size(self) -> int:
-        return len(self.chars)
+        return len(self.itos)
 
     def __repr__(self) -> str:
-        return f"CharTokenizer(vocab_size={self.vocab_size})"
+        return f"CharTokenizer(vocab_size={self.vocab_size}, specials={self.specials})"
 
-    def encode(self, text: str) -> torch.Tensor:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
+    def _ids(self, text: str) -> list[int]:
+        if self.specials:
+            return [self.stoi.get(c, self.UNK) for c in text]
         unknown = set(text) - self.stoi.keys()
         if unknown:
-            raise ValueError(f"text has characters outside the vocabulary: {sorted(unknown)!r}")
-        return torch.tensor([self.stoi[c] for c in text], dtype=torch.long)
+            raise ValueError(f"texts: {text[:40]!r} has characters outside the vocabulary: "
+                             f"{sorted(unknown)!r}")
+        return [self.stoi[c] for c in text]
 
-    def decode(self, ids: torch.Tensor | list[int]) -> str:
+    def encode(self, texts: str | Sequence[str], length: int | None = None,
+               truncate: bool = False) -> torch.Tensor:
+        """Ids of one text or of a batch of texts.
+
+        * ``encode(text: str) -> LongTensor (len(text),)``.
+        * ``encode(texts: Sequence[str], length) -> LongTensor (len(texts), length)``,
+          each row padded with :attr:`PAD` (needs ``specials=True``). A text longer than
+          ``length`` raises ``ValueError`` unless ``truncate`` is set: a cut caption
+          ("a photo of the number se") silently loses the very word that matters.
+        """
+        if length is None:
+            if not isinstance(texts, str):
+                raise TypeError("texts must be a str, or a sequence of strings with a "
+                                f"length, got {type(texts).__name__}")
+            return torch.tensor(self._ids(texts), dtype=torch.long)
+        length = check_positive_int("length", length)
+        if isinstance(texts, str) or not isinstance(texts, Sequence) \
+                or not all(isinstance(s, str) for s in texts):
+            raise TypeError(f"texts must be a sequence of strings when length is given, got "
+                            f"{texts!r:.80}")
+        if not self.specials:
+            raise ValueError("texts: padding a batch to a length needs the <pad> id; build "
+                             "the tokenizer with specials=True")
+        if not truncate:
+            too_long = [s for s in texts if len(s) > length]
+            if too_long:
+                raise ValueError(f"texts: {too_long[0]!r} has {len(too_long[0])} characters, "
+                                 f"more than length={length}; pass truncate=True to cut")
+        out = torch.full((len(texts), length), self.PAD, dtype=torch.long)
+        for i, s in enumerate(texts):
+            ids = self._ids(s[:length])
+            out[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        return out
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        """The text of ``ids`` (a 1-D integer tensor or a list of ints); ``PAD`` ids are
+        dropped, an ``UNK`` id reads ``<unk>``."""
         if isinstance(ids, torch.Tensor):
             check_index_tensor("ids", ids, ndim=1)
-        values = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+            values = ids.tolist()
+        elif isinstance(ids, Sequence) and not isinstance(ids, str):
+            values = list(ids)
+        else:
+            raise TypeError(f"ids must be a 1-D integer tensor or a list of ints, got "
+                            f"{type(ids).__name__}")
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
-            raise TypeError(f"ids must be integers, got {values!r}")
+            raise TypeError(f"ids must be integers, got {values!r:.80}")
         if any(not 0 <= i < self.vocab_size for i in values):
-            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {values}")
-        return "".join(self.chars[i] for i in values)
+            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {values!r:.80}")
+        return "".join(self.itos[i] for i in values if not (self.specials and i == self.PAD))
 
 
 def split_ids(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,8 +1,12 @@
-"""One small training loop shared by every model in the package.
+"""One small training loop shared by every model in the package, and what goes with it.
 
 A model's module defines its loss as a function ``loss_fn(model, *batch) -> Tensor``
 (a scalar); :func:`fit` does the rest: seeded mini-batches, an optimiser, an optional
 validation loss, and a :class:`History` of what happened.
+
+Every classifier of the package shares :func:`classification_loss` (cross-entropy, a
+``loss_fn`` for :func:`fit`) and :func:`accuracy`; :func:`count_parameters` counts a
+model's trainable parameters; :func:`set_seed` seeds Python, NumPy and PyTorch.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from torch import nn
 
 from ._checks import (check_callable, check_choice, check_finite_tensor, check_module,
                       check_nonnegative_float, check_positive_float, check_positive_int,
-                      check_seed)
+                      check_seed, check_tensor)
 
 LossFn = Callable[..., torch.Tensor]
 
@@ -211,3 +215,64 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
     history.seconds = time.perf_counter() - start_time
     model.eval()
     return history
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model`` (those with ``requires_grad``)."""
+    check_module("model", model)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _check_labels(x: object, y: object) -> None:
+    check_tensor("x", x)
+    check_tensor("y", y, ndim=1)
+    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+    if y.dtype != torch.long:
+        raise TypeError(f"y must be an int64 tensor of class labels, got dtype {y.dtype}")
+    if x.dim() == 0:
+        raise ValueError("x must have a first (example) dimension, got a 0-d tensor")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have one label per row of x ({x.shape[0]},), got "
+                         f"{tuple(y.shape)}")
+
+
+def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the logits ``model(x): (batch, classes)`` against integer labels
+    ``y: (batch,)`` (int64), averaged over the batch: a ``loss_fn`` for :func:`fit`."""
+    _check_labels(x, y)
+    return nn.functional.cross_entropy(model(x), y)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512,
+             bias_shift: torch.Tensor | None = None) -> float:
+    """Fraction of the rows of ``x`` whose arg-max logit equals the label ``y`` (int64).
+
+    The model is evaluated in evaluation mode (dropout off, batch-norm on its running
+    statistics), under ``torch.no_grad``, ``batch_size`` rows at a time; afterwards it is
+    put back in the training or evaluation mode it was in, so calling ``accuracy`` in the
+    middle of training (e.g. from a :func:`fit` callback) changes nothing about the next
+    step. ``bias_shift: (classes,)``, if given, is added to the logits before the arg-max
+    (e.g. :func:`survey_models.distillation.shift_class_bias`). The result is the exact
+    fraction ``correct / len(x)`` as a Python float.
+    """
+    check_module("model", model)
+    _check_labels(x, y)
+    if len(x) == 0:
+        raise ValueError("x must have at least one example")
+    check_positive_int("batch_size", batch_size)
+    if bias_shift is not None:
+        check_tensor("bias_shift", bias_shift, ndim=1)
+    was_training = model.training
+    model.eval()
+    try:
+        correct = 0
+        for start in range(0, len(x), batch_size):
+            logits = model(x[start:start + batch_size])
+            if bias_shift is not None:
+                check_tensor("bias_shift", bias_shift, last_dim=logits.shape[-1])
+                logits = logits + bias_shift
+            correct += int((logits.argmax(-1) == y[start:start + batch_size]).sum())
+    finally:
+        model.train(was_training)
+    return correct / len(x)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._checks import check_module, check_positive_int, check_tensor
+from .._checks import check_positive_int, check_tensor
 from .core import make_activation
 
 
@@ -78,10 +78,4 @@ class ConvAutoencoder(nn.Module):
         return f"side={self.side}, channels={self.channels}, code_size={self.code_size}"
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    check_module("model", model)
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-__all__ = ["ConvAutoencoder", "count_parameters"]
+__all__ = ["ConvAutoencoder"]

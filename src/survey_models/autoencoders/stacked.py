@@ -60,7 +60,7 @@ class StackedEncoder(nn.Module):
         return h if self.head is None else self.head(h)
 
     @torch.no_grad()
-    def load_pretrained(self, autoencoders: Sequence[Autoencoder]) -> "StackedEncoder":
+    def load_pretrained(self, autoencoders: Sequence[Autoencoder]) -> StackedEncoder:
         """Copy ``W1, b1`` of each pre-trained autoencoder into the matching layer."""
         if not isinstance(autoencoders, Sequence) or not all(
                 isinstance(a, Autoencoder) for a in autoencoders):
@@ -105,21 +105,4 @@ def pretrain_stack(x: torch.Tensor, widths: Sequence[int], *, activation: str = 
     return autoencoders
 
 
-def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of ``model(x)`` logits against labels ``y`` (a ``fit`` loss function)."""
-    return nn.functional.cross_entropy(model(x), y)
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Share of ``x`` whose arg-max logit equals ``y``."""
-    check_tensor("x", x, min_rows=1)
-    check_tensor("y", y, ndim=1)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have one label per row of x ({x.shape[0]},), got "
-                         f"{tuple(y.shape)}")
-    model.eval()
-    return float((model(x).argmax(dim=1) == y).float().mean())
-
-
-__all__ = ["StackedEncoder", "pretrain_stack", "classification_loss", "accuracy"]
+__all__ = ["StackedEncoder", "pretrain_stack"]
