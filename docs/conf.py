@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "sphinx_copybutton",
+    "sphinx_togglebutton",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
     # the book's own extension (docs/_ext/survey_sphinx): the gallery pipeline (stale
@@ -104,6 +105,7 @@ html_search_language = "zh"
 # survey_sphinx.search adds html_search_options["dict"]: a jieba user dictionary of the
 # book's terms; _static/zh_search.js segments the query the way the index was cut.
 html_static_path = ["_static"]
+html_css_files = ["survey.css"]
 # MathJax: served from _static/mathjax (survey_sphinx.assets; -D survey_mathjax=cdn for a CDN).
 html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\$ "

@@ -60,6 +60,8 @@ SEARCH_CASES: dict[str, tuple[str, ...]] = {
     "DDPM": ("survey/03-generative-diffusion", "auto_examples/03_generative/plot_ddpm_swiss_roll"),
     "autoencoder": ("survey/02-autoencoders", "api/autoencoders"),
     "CLIP": ("auto_examples/03_generative/plot_clip_digits",),
+    # a translation the book does not use: the glossary's 不用 line maps it to its term
+    "缩放定律": ("survey/05-scaling",),
     # mixed
     "WGAN 梯度惩罚": ("auto_examples/03_generative/plot_wgan_gp",),
     "DDPM采样": ("survey/03-generative-diffusion", "auto_examples/03_generative/plot_ddim_steps",
@@ -152,6 +154,17 @@ def test_search_finds_expected_page_in_top_three(browser, server, query, record_
     print(f"search {query!r}: expected {expected}, rank {rank}, top 3 {results[:3]}")
     assert rank is not None and rank <= 3, (
         f"{query!r}: expected one of {expected} in the top 3, got {results[:5]}")
+
+
+# A concept typed by its English abbreviation: the chapter that explains it comes first,
+# before API pages whose function names merely contain the word.
+CONCEPT_FIRST = {"VAE": "survey/02-autoencoders", "GAN": "survey/03-generative-gan"}
+
+
+@pytest.mark.parametrize("query", list(CONCEPT_FIRST))
+def test_concept_query_finds_its_chapter_first(browser, server, query):
+    results = search(browser, server, query)
+    assert results and results[0] == CONCEPT_FIRST[query], results[:5]
 
 
 def test_query_is_segmented_against_the_index(browser, server):
@@ -263,6 +276,33 @@ def _math_pages(site: Path) -> list[str]:
         if 'class="math' in text:
             pages.append(page)
     return pages
+
+
+PHONE_WIDTH = 390  # CSS pixels of a common phone
+
+
+def test_chapters_do_not_scroll_sideways_on_a_phone(browser, server, built_site):
+    """Wide display math scrolls inside its own box; the page itself stays phone-wide."""
+    chapters = sorted((built_site / "survey").glob("[0-9][0-9]-*.html"))
+    browser.set_window_size(PHONE_WIDTH, 844)
+    wide = []
+    try:
+        for page in chapters:
+            browser.get(f"{server}/survey/{page.name}")
+            _wait(browser, "return typeof MathJax === 'undefined' || !MathJax.startup"
+                           " || !!MathJax.startup.promise", 30)
+            browser.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "if (typeof MathJax === 'undefined' || !MathJax.startup) { done(true); }"
+                "else MathJax.startup.promise.then(() => done(true), () => done(false));")
+            scroll, client = browser.execute_script(
+                "return [document.documentElement.scrollWidth,"
+                " document.documentElement.clientWidth]")
+            if scroll > client + 1:
+                wide.append(f"{page.name}: {scroll} px wide in a {client} px window")
+    finally:
+        browser.set_window_size(1280, 900)
+    assert not wide, wide
 
 
 def test_math_renders_with_site_mathjax(browser, server, built_site):

@@ -62,7 +62,22 @@
     return found.length ? found : [run];
   }
 
+  /*
+   * A reader may type a translation the book does not use (缩放定律 for 规模定律): the
+   * glossary lists such variants ("不用：…"), and the build hands them over as
+   * window.SURVEY_SYNONYMS = {variant: term}. The query is searched as if the book's
+   * own term had been typed.
+   */
+  function canonicalTerms(query) {
+    const synonyms = window.SURVEY_SYNONYMS || {};
+    const variants = Object.keys(synonyms).sort((a, b) => b.length - a.length);
+    let out = query;
+    for (const variant of variants) out = out.split(variant).join(synonyms[variant]);
+    return out;
+  }
+
   function splitChineseQuery(query) {
+    query = canonicalTerms(query);
     const words = indexVocabulary();
     const terms = [];
     for (const chunk of query.split(WORDS)) {
@@ -105,10 +120,22 @@
     return String(index.titles[file] || "").toLowerCase().includes(word);
   }
 
+  /*
+   * An API object whose name merely contains a query word (vae_loss for "VAE") scores
+   * above a chapter that explains the concept (a partial object match 6, plus 5 for its
+   * priority, against 5 for a word in the text). Only an object named exactly by the
+   * query keeps its score; the others rank below the chapters.
+   */
+  const OBJECT_PARTIAL_CAP = 4;
+
   function rescore(result) {
-    const [docname, , , , score, , kind] = result;
+    const [docname, title, , , score, , kind] = result;
     if (docname === "glossary" && kind === "index") return Math.min(score, GLOSSARY_CAP);
-    if (lastWords.length < 2 || kind === "object" || typeof Search === "undefined") {
+    if (kind === "object") {
+      const name = String(title).split(".").pop().toLowerCase();
+      return lastWords.includes(name) ? score : Math.min(score, OBJECT_PARTIAL_CAP);
+    }
+    if (lastWords.length < 2 || typeof Search === "undefined") {
       return score;
     }
     const hits = lastWords.filter((word) => inTitle(word, docname)).length;

@@ -3,7 +3,7 @@
 ============
 
 论断（Kingma 与 Welling 2014；Burda 等 2016）：变分自编码器用编码器给出近似后验
-:math:`q(z|x)`，通过重参数化技巧最大化证据下界（ELBO）:math:`\\mathcal{L}(x)\\le\\log p(x)`，
+:math:`q(z|x)`，通过重参数化技巧最大化证据下界（ELBO）\\ :math:`\\mathcal{L}(x)\\le\\log p(x)`，
 同时学到一个可以从先验 :math:`p(z)=\\mathcal{N}(0,I)` 采样生成新数据的解码器。
 用 :math:`k` 个重要性样本的下界 :math:`\\mathcal{L}_k` 更紧：:math:`\\mathcal{L}\\le\\mathcal{L}_k\\le\\log p(x)`。
 

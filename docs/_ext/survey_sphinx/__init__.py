@@ -14,7 +14,8 @@ Around every example (in the process that runs it) the ``reset_modules`` hook
 with the build. Chapters then insert the recorded numbers with the ``{measure}`` role
 (:mod:`.measures`).
 
-The reader's side: CJK line joining (:mod:`.cjk`), glossary links (:mod:`.glossary`),
+The reader's side: sphinx-gallery's strings in Chinese (:mod:`.gallery_zh`), CJK line
+joining (:mod:`.cjk`), glossary links (:mod:`.glossary`),
 Chinese search (:mod:`.search`), offline MathJax (:mod:`.assets`), one citation number
 per work (:mod:`.numbering`), per-page BibTeX downloads (:mod:`.downloads`) and a faster
 pybtex plugin lookup (:mod:`.pybtex_cache`).
@@ -44,8 +45,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import (assets, cjk, downloads, freshness, glossary, measures, numbering, offline,
-               pybtex_cache, results, scheduler, search)
+from . import (assets, cjk, downloads, freshness, gallery_zh, glossary, measures, numbering,
+               offline, pybtex_cache, results, scheduler, search)
 
 __all__ = ["setup"]
 
@@ -83,6 +84,7 @@ def setup(app):
     pybtex_cache.register_entry_point_plugins()
     app.add_role("measure", measures.MeasureRole())
     app.add_post_transform(cjk.JoinCJKLines)
+    app.add_js_file(None, body=search.synonyms_script())
     app.add_js_file("zh_search.js")
 
     app.connect("config-inited", _results_dir)
@@ -91,6 +93,7 @@ def setup(app):
     app.connect("builder-inited", offline.start, priority=1)
     app.connect("builder-inited", before_gallery, priority=400)
     app.connect("builder-inited", after_gallery, priority=600)
+    app.connect("source-read", gallery_zh.translate_gallery_page)
     app.connect("doctree-read", glossary.link_glossary_terms)
     app.connect("doctree-read", downloads.collect_bibliographies)
     app.connect("build-finished", freshness.recheck_after_build)

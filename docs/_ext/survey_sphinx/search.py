@@ -8,13 +8,17 @@ is looked up as one word, and misses when jieba indexed ``知识`` and ``蒸馏`
    ``docs/glossary.md`` plus ``zh_terms.txt`` beside this file), so ``变分自编码器`` or
    ``生成对抗网络`` is indexed as a word of its own (and, through ``cut_for_search``, as
    its parts too);
-2. ``_static/zh_search.js`` replaces Sphinx's ``splitQuery`` in the browser: each run of
+2. the glossary's variants (``不用：缩放定律`` under 规模定律) reach the browser as
+   ``window.SURVEY_SYNONYMS``, so a reader who types a translation the book does not use
+   finds the book's term;
+3. ``_static/zh_search.js`` replaces Sphinx's ``splitQuery`` in the browser: each run of
    Chinese characters in the query is cut by greedy longest match against the index's
    own terms, so the query is split exactly the way the pages were.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -40,6 +44,37 @@ def glossary_terms(path: Path = GLOSSARY) -> list[str]:
             if _HAN.search(term) and " " not in term:
                 terms.append(term)
     return terms
+
+
+def glossary_variants(path: Path = GLOSSARY) -> dict[str, str]:
+    """``{variant: term}`` from the glossary's ``不用：a、b`` lines (translations the book
+    does not use), each mapped to the first term line of its entry."""
+    variants: dict[str, str] = {}
+    if not path.exists():
+        return variants
+    term, inside, in_terms = None, False, False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```{glossary}"):
+            inside, term, in_terms = True, None, False
+        elif inside and line.startswith("```"):
+            inside = False
+        elif inside and line.strip() and not line[0].isspace():
+            if not in_terms:  # the first term line of a new entry
+                term = line.strip()
+            in_terms = True
+        else:
+            in_terms = False
+            text = line.strip()
+            if inside and term and text.startswith("不用："):
+                for variant in re.split(r"[、，,]", text[len("不用："):]):
+                    if variant.strip():
+                        variants[variant.strip()] = term
+    return variants
+
+
+def synonyms_script() -> str:
+    """The JavaScript that hands the glossary's variants to ``_static/zh_search.js``."""
+    return "window.SURVEY_SYNONYMS = " + json.dumps(glossary_variants(), ensure_ascii=False) + ";"
 
 
 def user_dictionary_terms() -> list[str]:
