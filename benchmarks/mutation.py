@@ -99,6 +99,31 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
      "context, w = self.attention(q, pairs, pairs, need_weights=True)", "True",
      "True → False", "the attention is built with fast=False, which returns the weights "
      "whatever need_weights is"),
+    ("transformer.py", "GPT._check_idx", "return idx", "return idx", "return None",
+     "every caller ignores the returned value"),
+    ("transformer.py", "GPT.generate", "probs = torch.softmax(logits / temperature, dim=-1)",
+     "-1", "drop -", "logits are (B, vocab): dim 1 is dim -1"),
+    ("diffusion.py", "NoiseSchedule.__init__",
+     "if beta_start * scale > min(beta_end * scale, 0.999):", "min(beta_end * scale, 0.999)",
+     "swap the first two arguments", "min is symmetric"),
+    ("diffusion.py", "NoiseSchedule.__init__",
+     "betas = torch.linspace(beta_start * scale, min(beta_end * scale, 0.999), T, "
+     "dtype=torch.float64)",
+     "min(beta_end * scale, 0.999)", "swap the first two arguments", "min is symmetric"),
+    ("diffusion.py", "NoiseSchedule._check_x", "return x", "return x", "return None",
+     "every caller ignores the returned value"),
+    ("diffusion.py", "diffusion_loss.loss_fn", "if y is not None and p_uncond > 0:",
+     "p_uncond > 0", "> → >=", "p_uncond = 0 then drops no label (rand < 0 never holds)"),
+    ("diffusion.py", "ddim_step", "direction = math.sqrt(max(1 - abar_prev - sigma ** 2, 0.0))",
+     "max(1 - abar_prev - sigma ** 2, 0.0)", "swap the first two arguments",
+     "max is symmetric"),
+    ("diffusion.py", "ddim_step", "if sigma > 0:", "sigma > 0", "> → >=",
+     "sigma = 0 then adds 0 * noise"),
+    ("diffusion.py", "ddim_timesteps",
+     "ts = torch.linspace(num_steps - 1, 0, sampling_steps).round().long().tolist()",
+     "torch.linspace(num_steps - 1, 0, sampling_steps)", "swap the first two arguments",
+     "linspace(b, a) is linspace(a, b) reversed (torch computes both halves from their "
+     "own end), and the steps are sorted afterwards"),
 )
 
 SKIP_FUNCTIONS = {"extra_repr", "__repr__"}
@@ -529,8 +554,8 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help="modules to mutate, e.g. attention "
                         f"(default: {' '.join(DEFAULT_MODULES)}; known: {' '.join(MODULES)})")
     parser.add_argument("--all", action="store_true", help="every known module")
-    parser.add_argument("--max-mutants", type=int, default=400,
-                        help="per module; more are sampled down to this (default 400)")
+    parser.add_argument("--max-mutants", type=int, default=500,
+                        help="per module; more are sampled down to this (default 500)")
     parser.add_argument("--max-seconds", type=float, default=0.0,
                         help="per module: stop starting mutants after this long; the ones "
                         "tested are a random sample (default 0 = no limit)")

@@ -158,3 +158,123 @@ def test_bad_arguments_raise_errors_naming_them():
         lm_loss(model, torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="sinusoidal|length"):
         sinusoidal_positional_encoding(0, 4)
+
+
+# --- tests that catch a wrong model (issue 12 §5) ----------------------------------------
+
+def test_block_default_mlp_width_is_four_times_d_model_and_dropout_only_trains():
+    torch.manual_seed(0)
+    block = TransformerBlock(16, 4, dropout=0.5)
+    assert block.linear1.weight.shape == (64, 16) and block.linear2.weight.shape == (16, 64)
+    plain = TransformerBlock(16, 4, dropout=0.0)
+    plain.load_state_dict(block.state_dict())
+    x = torch.randn(2, 5, 16)
+    block.eval()
+    assert torch.equal(block(x), plain.eval()(x))          # eval: dropout is the identity
+    block.train()
+    assert (block(x) - plain(x)).abs().max() > 1e-2
+
+
+def test_block_checks_its_input():
+    block = TransformerBlock(16, 4)
+    with pytest.raises(ValueError, match="x must have last dimension 16"):
+        block(torch.randn(2, 5, 8))
+    with pytest.raises(TypeError, match="x must be a floating"):
+        block(torch.ones(2, 5, 16, dtype=torch.long))
+    with pytest.raises(TypeError, match="TransformerEncoderLayer"):
+        block.load_from_torch(nn.Linear(16, 16))
+
+
+def _gpt_parameter_count(v, block, layers, d, positional):
+    d_ff = 4 * d
+    per_block = (4 * (d * d + d)                     # q, k, v, out projections
+                 + (d * d_ff + d_ff) + (d_ff * d + d)  # MLP
+                 + 2 * 2 * d)                          # two layer norms
+    positions = block * d if positional == "learned" else 0
+    return v * d + positions + layers * per_block + 2 * d + d * v   # + final norm, head
+
+
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal", "none"])
+def test_gpt_parameters_are_counted_by_hand(positional):
+    model = GPT(11, 8, n_layer=2, n_head=2, d_model=16, positional=positional)
+    assert model.num_parameters() == _gpt_parameter_count(11, 8, 2, 16, positional)
+    assert model.head.bias is None
+    assert "sinusoidal" not in model.state_dict()           # a fixed table, not saved
+
+
+def test_gpt_initialisation_follows_gpt2():
+    torch.manual_seed(0)
+    model = GPT(64, 16, n_layer=2, n_head=4, d_model=64)
+    for module in model.modules():
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            assert bool((module.bias == 0).all())
+
+    def std(w):
+        return w.detach().std().item()
+    # 4096 weights per matrix: the sample std is within 4 % of the true one (> 5 s.e.)
+    assert std(model.token_embedding.weight) == pytest.approx(0.02, rel=0.04)
+    assert std(model.blocks[0].linear1.weight) == pytest.approx(0.02, rel=0.04)
+    for block in model.blocks:               # residual projections: 0.02 / sqrt(2 n_layer)
+        assert std(block.self_attn.out_proj.weight) == pytest.approx(0.01, rel=0.04)
+        assert std(block.linear2.weight) == pytest.approx(0.01, rel=0.04)
+
+
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal", "none"])
+def test_gpt_embedding_adds_the_positions(positional):
+    torch.manual_seed(0)
+    model = GPT(11, 8, n_layer=1, n_head=2, d_model=16, positional=positional).eval()
+    idx = torch.randint(11, (3, 6))
+    tokens = model.token_embedding.weight[idx]
+    if positional == "learned":
+        expected = tokens + model.position_embedding.weight[:6]
+    elif positional == "sinusoidal":
+        expected = tokens + sinusoidal_positional_encoding(8, 16)[:6]
+    else:
+        expected = tokens
+    torch.testing.assert_close(model.embed(idx), expected)
+    with pytest.raises(TypeError, match="idx"):
+        model.embed(idx.float())
+
+
+def _greedy_by_hand(model, idx, steps):
+    for _ in range(steps):
+        logits = model(idx[:, -model.block_size:])
+        idx = torch.cat([idx, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    return idx
+
+
+def test_generate_feeds_the_last_block_size_tokens_and_reads_the_last_position():
+    torch.manual_seed(0)
+    model = GPT(13, 4, n_layer=1, n_head=2, d_model=16, dropout=0.5)   # left in training
+    start = torch.randint(13, (2, 3))
+    out = model.generate(start, 6, greedy=True)
+    assert model.training
+    with torch.no_grad():
+        expected = _greedy_by_hand(model.eval(), start, 6)
+    assert torch.equal(out, expected)
+    # a very low temperature samples the argmax
+    model.train()
+    cold = model.generate(start, 6, temperature=1e-6, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(cold, expected)
+    hot = model.generate(start[:1], 30, temperature=100.0,
+                         generator=torch.Generator().manual_seed(0))
+    assert len(set(hot[0, 3:].tolist())) > 5              # nearly uniform over 13 tokens
+
+
+def test_generate_and_lm_loss_check_their_arguments():
+    model = GPT(10, 4, n_layer=1, n_head=2, d_model=8)
+    start = torch.zeros(1, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="idx length"):
+        model.generate(torch.zeros(1, 5, dtype=torch.long), 1)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        model.generate(start, 0)
+    with pytest.raises(ValueError, match="temperature"):
+        model.generate(start, 1, temperature=0.0)
+    with pytest.raises(TypeError, match="x and y"):
+        lm_loss(model, start, start.tolist())
+    with pytest.raises(TypeError, match="x and y"):
+        lm_loss(model, start.tolist(), start)
+    with pytest.raises(ValueError, match="dropout"):
+        GPT(10, 4, dropout=1.5)
+    with pytest.raises(ValueError, match="d_model"):
+        sinusoidal_positional_encoding(4, 0)
