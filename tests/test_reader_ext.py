@@ -101,8 +101,10 @@ def test_cjk_line_breaks_are_joined_but_latin_ones_kept():
 
 def test_glossary_variants_map_to_their_entry(tmp_path):
     glossary = tmp_path / "glossary.md"
-    glossary.write_text("```{glossary}\n规模定律\nscaling law\n  定义。\n  不用：缩放定律、尺度定律\n\n"
-                        "模式崩溃\nmode collapse\n  定义。\n  不用：模式崩塌\n```\n", encoding="utf-8")
+    glossary.write_text("```{glossary}\n规模定律\nscaling law\n  定义。\n"
+                        "  不用：缩放定律、尺度定律\n\n"
+                        "模式崩溃\nmode collapse\n  定义。\n  不用：模式崩塌\n```\n",
+                        encoding="utf-8")
     assert zh_search.glossary_variants(glossary) == {
         "缩放定律": "规模定律", "尺度定律": "规模定律", "模式崩塌": "模式崩溃"}
 

@@ -45,8 +45,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import (assets, cjk, downloads, freshness, gallery_zh, glossary, measures, numbering,
-               offline, pybtex_cache, results, scheduler, search)
+from . import (
+    assets,
+    cjk,
+    downloads,
+    freshness,
+    gallery_zh,
+    glossary,
+    measures,
+    numbering,
+    offline,
+    pybtex_cache,
+    results,
+    scheduler,
+    search,
+)
 
 __all__ = ["setup"]
 
@@ -80,7 +93,7 @@ def setup(app):
     app.add_config_value("survey_offline", True, "", types=[bool, int])
     app.add_config_value("survey_mathjax", "local", "html", types=[str])
 
-    numbering.use_bib_order(numbering.BIB_FILE)
+    numbering.number_by_bib_order()
     pybtex_cache.register_entry_point_plugins()
     app.add_role("measure", measures.MeasureRole())
     app.add_post_transform(cjk.JoinCJKLines)

@@ -19,3 +19,8 @@ from pathlib import Path
 from pybtex_gbt7714 import use_bib_order
 
 BIB_FILE = Path(__file__).resolve().parents[3] / "references.bib"
+
+
+def number_by_bib_order() -> None:
+    """Number every work by its position in references.bib, on every page."""
+    use_bib_order(BIB_FILE)
