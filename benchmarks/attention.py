@@ -19,8 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from survey_models.attention import (MultiHeadAttention, fast_scaled_dot_product_attention,
-                                     scaled_dot_product_attention)
+from survey_models.attention import (
+    MultiHeadAttention,
+    fast_scaled_dot_product_attention,
+    scaled_dot_product_attention,
+)
 from survey_models.transformer import TransformerBlock
 
 
@@ -38,11 +41,11 @@ def time_fwd_bwd(fn, inputs, repeats: int) -> list[float]:
 
 
 def compare(name: str, ours, builtin, inputs, params, repeats: int) -> tuple[str, float, float]:
-    for _ in range(3):                       # warm-up
+    for _ in range(3):  # warm-up
         time_fwd_bwd(ours, inputs, 1)
         time_fwd_bwd(builtin, inputs, 1)
     t_ours, t_ref = [], []
-    for _ in range(repeats):                 # interleave to share the machine's noise
+    for _ in range(repeats):  # interleave to share the machine's noise
         t_ours += time_fwd_bwd(ours, inputs, 1)
         t_ref += time_fwd_bwd(builtin, inputs, 1)
     for p in params:
@@ -66,16 +69,26 @@ def main() -> None:
 
     q, k, v = (torch.randn(b, h, t, d // h, requires_grad=True) for _ in range(3))
     causal = torch.ones(t, t, dtype=torch.bool).tril()
-    rows.append(compare(
-        "attention, equation (teaching) vs F.scaled_dot_product_attention",
-        lambda: scaled_dot_product_attention(q, k, v, causal),
-        lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=causal), (q, k, v), (),
-        args.repeats))
-    rows.append(compare(
-        "attention, fast path vs F.scaled_dot_product_attention",
-        lambda: fast_scaled_dot_product_attention(q, k, v, is_causal=True),
-        lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v), (),
-        args.repeats))
+    rows.append(
+        compare(
+            "attention, equation (teaching) vs F.scaled_dot_product_attention",
+            lambda: scaled_dot_product_attention(q, k, v, causal),
+            lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=causal),
+            (q, k, v),
+            (),
+            args.repeats,
+        )
+    )
+    rows.append(
+        compare(
+            "attention, fast path vs F.scaled_dot_product_attention",
+            lambda: fast_scaled_dot_product_attention(q, k, v, is_causal=True),
+            lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+            (q, k, v),
+            (),
+            args.repeats,
+        )
+    )
 
     x = torch.randn(b, t, d, requires_grad=True)
     ref_mha = nn.MultiheadAttention(d, h, batch_first=True)
@@ -83,29 +96,55 @@ def main() -> None:
     ours_slow = MultiHeadAttention(d, h, fast=False).load_from_torch(ref_mha)
     torch_mask = ~causal
     params = [*ref_mha.parameters(), *ours_fast.parameters(), *ours_slow.parameters()]
-    rows.append(compare(
-        "MultiHeadAttention (fast) vs nn.MultiheadAttention",
-        lambda: ours_fast(x, is_causal=True),
-        lambda: ref_mha(x, x, x, attn_mask=torch_mask, need_weights=False), (x,), params,
-        args.repeats))
-    rows.append(compare(
-        "MultiHeadAttention (teaching) vs nn.MultiheadAttention",
-        lambda: ours_slow(x, is_causal=True),
-        lambda: ref_mha(x, x, x, attn_mask=torch_mask, need_weights=False), (x,), params,
-        args.repeats))
+    rows.append(
+        compare(
+            "MultiHeadAttention (fast) vs nn.MultiheadAttention",
+            lambda: ours_fast(x, is_causal=True),
+            lambda: ref_mha(x, x, x, attn_mask=torch_mask, need_weights=False),
+            (x,),
+            params,
+            args.repeats,
+        )
+    )
+    rows.append(
+        compare(
+            "MultiHeadAttention (teaching) vs nn.MultiheadAttention",
+            lambda: ours_slow(x, is_causal=True),
+            lambda: ref_mha(x, x, x, attn_mask=torch_mask, need_weights=False),
+            (x,),
+            params,
+            args.repeats,
+        )
+    )
 
-    ref_block = nn.TransformerEncoderLayer(d, h, dim_feedforward=4 * d, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
+    ref_block = nn.TransformerEncoderLayer(
+        d,
+        h,
+        dim_feedforward=4 * d,
+        dropout=0.0,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
+    )
     ours_block = TransformerBlock(d, h, norm_first=True, activation="gelu").load_from_torch(
-        ref_block)
+        ref_block
+    )
     params = [*ref_block.parameters(), *ours_block.parameters()]
-    rows.append(compare(
-        "GPT block (TransformerBlock, causal) vs nn.TransformerEncoderLayer",
-        lambda: ours_block(x, is_causal=True),
-        lambda: ref_block(x, src_mask=torch_mask), (x,), params, args.repeats))
+    rows.append(
+        compare(
+            "GPT block (TransformerBlock, causal) vs nn.TransformerEncoderLayer",
+            lambda: ours_block(x, is_causal=True),
+            lambda: ref_block(x, src_mask=torch_mask),
+            (x,),
+            params,
+            args.repeats,
+        )
+    )
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); batch {b}, "
-          f"length {t}, d_model {d}, heads {h}; median of {args.repeats} forward+backward")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); batch {b}, "
+        f"length {t}, d_model {d}, heads {h}; median of {args.repeats} forward+backward"
+    )
     print(f"{'comparison':70s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for name, ours, ref in rows:
         print(f"{name:70s} {ours * 1e3:9.2f} {ref * 1e3:9.2f} {ours / ref:6.2f}")

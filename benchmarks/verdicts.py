@@ -28,10 +28,14 @@ def main(a: str, b: str) -> None:
         x, y = first[key], second[key]
         moved += x["value"] != y["value"]
         if x.get("passed") != y.get("passed"):
-            flips.append(f"{key[0]} / {key[1]}: {x['value']:.4g} {verdict[x.get('passed')]}"
-                         f" vs {y['value']:.4g} {verdict[y.get('passed')]}")
-    print(f"{len(first.keys() & second.keys())} measurements in both builds; "
-          f"{moved} values differ; {len(flips)} verdicts differ")
+            flips.append(
+                f"{key[0]} / {key[1]}: {x['value']:.4g} {verdict[x.get('passed')]}"
+                f" vs {y['value']:.4g} {verdict[y.get('passed')]}"
+            )
+    print(
+        f"{len(first.keys() & second.keys())} measurements in both builds; "
+        f"{moved} values differ; {len(flips)} verdicts differ"
+    )
     for line in flips:
         print("  " + line)
     only = sorted(first.keys() ^ second.keys())

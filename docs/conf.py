@@ -40,9 +40,15 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "at
 myst_heading_anchors = 3
 nb_execution_mode = "off"  # chapters are prose; computation lives in the gallery
 # sphinx-gallery writes notebooks next to its pages; they are downloads, not pages.
-exclude_patterns = ["_build", "auto_examples/**/*.ipynb", "**/.ipynb_checkpoints",
-                    "auto_examples/**/*.py", "auto_examples/**/*.zip",
-                    "auto_examples/**/*.json", "auto_examples/**/*.md5"]
+exclude_patterns = [
+    "_build",
+    "auto_examples/**/*.ipynb",
+    "**/.ipynb_checkpoints",
+    "auto_examples/**/*.py",
+    "auto_examples/**/*.zip",
+    "auto_examples/**/*.json",
+    "auto_examples/**/*.md5",
+]
 nb_execution_excludepatterns = ["auto_examples/*"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 
@@ -77,8 +83,10 @@ sphinx_gallery_conf = {
     "filename_pattern": os.environ.get("SURVEY_GALLERY_PATTERN", r"/plot_"),
     # Around every example: the project's figure style and seed, then the book's hook
     # (run record, network guard, the worker ends with the build).
-    "reset_modules": ("survey_models.plotting.reset_for_example",
-                      "survey_sphinx.runs.around_example"),
+    "reset_modules": (
+        "survey_models.plotting.reset_for_example",
+        "survey_sphinx.runs.around_example",
+    ),
     "reset_modules_order": "both",
     "parallel": int(os.environ.get("SURVEY_GALLERY_JOBS", "2")),
     "download_all_examples": False,

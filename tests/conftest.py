@@ -14,13 +14,25 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
 
-def build_site(outdir: Path, *extra: str, env: dict[str, str] | None = None
-               ) -> subprocess.CompletedProcess:
+def build_site(
+    outdir: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run sphinx-build on docs/ into ``outdir`` with warnings as errors."""
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
-           str(DOCS), str(outdir), *extra]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        str(DOCS),
+        str(outdir),
+        *extra,
+    ]
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +50,8 @@ def built_site() -> Path:
     out = DOCS / "_build" / "html"
     result = build_site(out)
     assert result.returncode == 0, (
-        "docs build failed or warned:\n" + result.stdout[-4000:] + result.stderr[-8000:])
+        "docs build failed or warned:\n" + result.stdout[-4000:] + result.stderr[-8000:]
+    )
     return out
 
 

@@ -7,8 +7,14 @@ from pybtex.database import parse_string
 from pybtex.plugin import find_plugin
 
 import pybtex_gbt7714 as gbt7714
-from pybtex_gbt7714 import (BibOrderLabelStyle, BibOrderSortingStyle, GBT7714Style,
-                                   format_person, sentence_case, use_bib_order)
+from pybtex_gbt7714 import (
+    BibOrderLabelStyle,
+    BibOrderSortingStyle,
+    GBT7714Style,
+    format_person,
+    sentence_case,
+    use_bib_order,
+)
 
 BIB = r"""
 @article{yuan2019autoencoder,
@@ -96,61 +102,47 @@ BIB = r"""
 
 EXPECTED = {
     # [J] Chinese: three authors then 等
-    "yuan2019autoencoder":
-        "袁非牛, 章琳, 史劲亭, 等. 自编码神经网络理论及应用综述[J]. 计算机学报, 2019, 42(1): 203-230.",
+    "yuan2019autoencoder": "袁非牛, 章琳, 史劲亭, 等. 自编码神经网络理论及应用综述[J]. 计算机学报, 2019, 42(1): 203-230.",
     # [J] English: family name in capitals, initials without full stops
-    "hinton2006reducing":
-        "HINTON G E, SALAKHUTDINOV R R. Reducing the dimensionality of data with neural "
-        "networks[J]. Science, 2006, 313(5786): 504-507.",
+    "hinton2006reducing": "HINTON G E, SALAKHUTDINOV R R. Reducing the dimensionality of data with neural "
+    "networks[J]. Science, 2006, 313(5786): 504-507.",
     # exactly three authors: all listed, no et al
-    "rumelhart1986learning":
-        "RUMELHART D E, HINTON G E, WILLIAMS R J. Learning representations by "
-        "back-propagating errors[J]. Nature, 1986, 323(6088): 533-536.",
+    "rumelhart1986learning": "RUMELHART D E, HINTON G E, WILLIAMS R J. Learning representations by "
+    "back-propagating errors[J]. Nature, 1986, 323(6088): 533-536.",
     # arXiv preprint: [EB/OL] with its identifier
-    "kaplan2020scaling":
-        "KAPLAN J, MCCANDLISH S, HENIGHAN T, et al. Scaling laws for neural language "
-        "models[EB/OL]. arXiv: 2001.08361, 2020.",
+    "kaplan2020scaling": "KAPLAN J, MCCANDLISH S, HENIGHAN T, et al. Scaling laws for neural language "
+    "models[EB/OL]. arXiv: 2001.08361, 2020.",
     # [C] with place, publisher and pages; hyphenated given name
-    "vincent2008extracting":
-        "VINCENT P, LAROCHELLE H, BENGIO Y, et al. Extracting and composing robust features "
-        "with denoising autoencoders[C]//Proceedings of the 25th International Conference on "
-        "Machine Learning. Helsinki: ACM, 2008: 1096-1103.",
+    "vincent2008extracting": "VINCENT P, LAROCHELLE H, BENGIO Y, et al. Extracting and composing robust features "
+    "with denoising autoencoders[C]//Proceedings of the 25th International Conference on "
+    "Machine Learning. Helsinki: ACM, 2008: 1096-1103.",
     # [C] without pages, with arXiv id; braces keep "Bayes"
-    "kingma2014auto":
-        "KINGMA D P, WELLING M. Auto-encoding variational Bayes[C]//2nd International "
-        "Conference on Learning Representations. 2014. arXiv: 1312.6114.",
+    "kingma2014auto": "KINGMA D P, WELLING M. Auto-encoding variational Bayes[C]//2nd International "
+    "Conference on Learning Representations. 2014. arXiv: 1312.6114.",
     # accents decoded from LaTeX
-    "arjovsky2017wasserstein":
-        "ARJOVSKY M, CHINTALA S, BOTTOU L. Wasserstein generative adversarial networks[C]//"
-        "Proceedings of the 34th International Conference on Machine Learning. PMLR, 2017: "
-        "214-223.",
+    "arjovsky2017wasserstein": "ARJOVSKY M, CHINTALA S, BOTTOU L. Wasserstein generative adversarial networks[C]//"
+    "Proceedings of the 34th International Conference on Machine Learning. PMLR, 2017: "
+    "214-223.",
     # [M]// chapter in an edited book; the word after a colon keeps its capital
-    "smolensky1986information":
-        "SMOLENSKY P. Information processing in dynamical systems: Foundations of harmony "
-        "theory[M]//RUMELHART D E, MCCLELLAND J L. Parallel Distributed Processing. "
-        "Cambridge, MA: MIT Press, 1986: 194-281.",
+    "smolensky1986information": "SMOLENSKY P. Information processing in dynamical systems: Foundations of harmony "
+    "theory[M]//RUMELHART D E, MCCLELLAND J L. Parallel Distributed Processing. "
+    "Cambridge, MA: MIT Press, 1986: 194-281.",
     # [M] English and Chinese
-    "goodfellow2016deep":
-        "GOODFELLOW I, BENGIO Y, COURVILLE A. Deep learning[M]. Cambridge, MA: MIT Press, 2016.",
+    "goodfellow2016deep": "GOODFELLOW I, BENGIO Y, COURVILLE A. Deep learning[M]. Cambridge, MA: MIT Press, 2016.",
     "zhou2016machine": "周志华. 机器学习[M]. 北京: 清华大学出版社, 2016.",
     # [D] Chinese and English
     "liu2000biomass": "刘乃安. 生物质材料热解失重动力学及其分析方法研究[D]. 合肥: 中国科学技术大学, 2000.",
-    "sutskever2013training":
-        "SUTSKEVER I. Training recurrent neural networks[D]. Toronto: University of Toronto, 2013.",
+    "sutskever2013training": "SUTSKEVER I. Training recurrent neural networks[D]. Toronto: University of Toronto, 2013.",
     # [R] and [R/OL] (organisation as author, as written)
-    "krizhevsky2009learning":
-        "KRIZHEVSKY A. Learning multiple layers of features from tiny images[R]. Toronto: "
-        "University of Toronto, 2009.",
-    "openai2023gpt4v":
-        "OpenAI. GPT-4V(ision) system card[R/OL]. OpenAI, 2023[2026-11-29]. "
-        "https://openai.com/research/gpt-4v-system-card.",
+    "krizhevsky2009learning": "KRIZHEVSKY A. Learning multiple layers of features from tiny images[R]. Toronto: "
+    "University of Toronto, 2009.",
+    "openai2023gpt4v": "OpenAI. GPT-4V(ision) system card[R/OL]. OpenAI, 2023[2026-11-29]. "
+    "https://openai.com/research/gpt-4v-system-card.",
     # [EB/OL] web page: (year)[access date]. URL; no doubled full stop after "Inc."
-    "midjourney2022":
-        "Midjourney, Inc. Midjourney[EB/OL]. (2022)[2026-11-29]. https://www.midjourney.com.",
+    "midjourney2022": "Midjourney, Inc. Midjourney[EB/OL]. (2022)[2026-11-29]. https://www.midjourney.com.",
     # @misc arXiv preprint
-    "hinton2015distilling":
-        "HINTON G, VINYALS O, DEAN J. Distilling the knowledge in a neural network[EB/OL]. "
-        "arXiv: 1503.02531, 2015.",
+    "hinton2015distilling": "HINTON G, VINYALS O, DEAN J. Distilling the knowledge in a neural network[EB/OL]. "
+    "arXiv: 1503.02531, 2015.",
 }
 
 
@@ -190,14 +182,20 @@ def test_labels_and_order_follow_the_bib_file(bib, tmp_path):
     # the bib file lists the works in another order: its positions are the labels
     order_file = tmp_path / "order.bib"
     keys = ["midjourney2022", "hinton2006reducing", "yuan2019autoencoder"]
-    order_file.write_text("@comment{not an entry,}\n" + "".join(
-        f"@misc{{{k},\n title={{x}}}}\n" for k in keys), encoding="utf-8")
+    order_file.write_text(
+        "@comment{not an entry,}\n" + "".join(f"@misc{{{k},\n title={{x}}}}\n" for k in keys),
+        encoding="utf-8",
+    )
     use_bib_order(order_file)
-    subset = [bib.entries[k] for k in ("yuan2019autoencoder", "midjourney2022",
-                                       "hinton2006reducing")]
+    subset = [
+        bib.entries[k] for k in ("yuan2019autoencoder", "midjourney2022", "hinton2006reducing")
+    ]
     formatted = list(GBT7714Style().format_entries(subset))
     assert [(f.key, f.label) for f in formatted] == [
-        ("midjourney2022", "1"), ("hinton2006reducing", "2"), ("yuan2019autoencoder", "3")]
+        ("midjourney2022", "1"),
+        ("hinton2006reducing", "2"),
+        ("yuan2019autoencoder", "3"),
+    ]
 
 
 def test_doi_and_arxiv_are_links_in_html(bib):
@@ -208,31 +206,40 @@ def test_doi_and_arxiv_are_links_in_html(bib):
     assert 'href="https://arxiv.org/abs/1312.6114"' in html
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("Hinton, Geoffrey E.", "HINTON G E"),
-    ("Zhu, Jun-Yan", "ZHU J Y"),
-    ("Sohl-Dickstein, Jascha", "SOHL-DICKSTEIN J"),
-    ("van den Oord, Aäron", "VAN DEN OORD A"),
-    ("Kaiser, {\\L}ukasz", "KAISER Ł"),
-    ("Bourlard, Herv{\\'e}", "BOURLARD H"),
-    ("Le, Quoc V.", "LE Q V"),
-    ("{OpenAI}", "OpenAI"),
-    ("袁非牛", "袁非牛"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Hinton, Geoffrey E.", "HINTON G E"),
+        ("Zhu, Jun-Yan", "ZHU J Y"),
+        ("Sohl-Dickstein, Jascha", "SOHL-DICKSTEIN J"),
+        ("van den Oord, Aäron", "VAN DEN OORD A"),
+        ("Kaiser, {\\L}ukasz", "KAISER Ł"),
+        ("Bourlard, Herv{\\'e}", "BOURLARD H"),
+        ("Le, Quoc V.", "LE Q V"),
+        ("{OpenAI}", "OpenAI"),
+        ("袁非牛", "袁非牛"),
+    ],
+)
 def test_person_names(name, expected):
     from pybtex.database import Person
+
     assert format_person(Person(name)) == expected
 
 
-@pytest.mark.parametrize("title, expected", [
-    ("Attention Is All You Need", "Attention is all you need"),
-    ("Large Scale {GAN} Training", "Large scale GAN training"),
-    ("Improved Training of {W}asserstein {GAN}s", "Improved training of Wasserstein GANs"),
-    ("BERT: Pre-training of Deep Bidirectional Transformers",
-     "BERT: Pre-training of deep bidirectional transformers"),
-    ("ImageNet Classification with Deep CNNs", "ImageNet classification with deep CNNs"),
-    ("自编码神经网络理论及应用综述", "自编码神经网络理论及应用综述"),
-])
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("Attention Is All You Need", "Attention is all you need"),
+        ("Large Scale {GAN} Training", "Large scale GAN training"),
+        ("Improved Training of {W}asserstein {GAN}s", "Improved training of Wasserstein GANs"),
+        (
+            "BERT: Pre-training of Deep Bidirectional Transformers",
+            "BERT: Pre-training of deep bidirectional transformers",
+        ),
+        ("ImageNet Classification with Deep CNNs", "ImageNet classification with deep CNNs"),
+        ("自编码神经网络理论及应用综述", "自编码神经网络理论及应用综述"),
+    ],
+)
 def test_sentence_case(title, expected):
     assert sentence_case(title).render_as("text") == expected
 

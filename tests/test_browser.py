@@ -39,16 +39,22 @@ SEARCH_CASES: dict[str, tuple[str, ...]] = {
     # Chinese, typed without spaces (the case Sphinx alone gets wrong)
     "知识蒸馏": ("survey/06-distillation",),
     "自编码器": ("survey/02-autoencoders",),
-    "变分自编码器": ("survey/02-autoencoders",
-                     "auto_examples/02_autoencoders/plot_variational_autoencoder"),
+    "变分自编码器": (
+        "survey/02-autoencoders",
+        "auto_examples/02_autoencoders/plot_variational_autoencoder",
+    ),
     "生成对抗网络": ("survey/03-generative-gan", "auto_examples/03_generative/plot_gan_ring"),
     "扩散模型": ("survey/03-generative-diffusion",),
     "注意力机制": ("survey/01-attention",),
     "受限玻尔兹曼机": ("survey/03-generative-gan", "auto_examples/03_generative/plot_rbm_cd_pcd"),
-    "稀疏自编码器": ("survey/02-autoencoders",
-                     "auto_examples/02_autoencoders/plot_sparse_autoencoder"),
-    "去噪自编码器": ("survey/02-autoencoders",
-                     "auto_examples/02_autoencoders/plot_denoising_autoencoder"),
+    "稀疏自编码器": (
+        "survey/02-autoencoders",
+        "auto_examples/02_autoencoders/plot_sparse_autoencoder",
+    ),
+    "去噪自编码器": (
+        "survey/02-autoencoders",
+        "auto_examples/02_autoencoders/plot_denoising_autoencoder",
+    ),
     "思维链": ("survey/07-reasoning", "auto_examples/07_reasoning/plot_chain_of_thought_parity"),
     "大模型的小型化": ("survey/06-distillation",),
     "信息论": ("survey/02-autoencoders",),
@@ -64,8 +70,11 @@ SEARCH_CASES: dict[str, tuple[str, ...]] = {
     "缩放定律": ("survey/05-scaling",),
     # mixed
     "WGAN 梯度惩罚": ("auto_examples/03_generative/plot_wgan_gp",),
-    "DDPM采样": ("survey/03-generative-diffusion", "auto_examples/03_generative/plot_ddim_steps",
-                "auto_examples/03_generative/plot_ddpm_swiss_roll"),
+    "DDPM采样": (
+        "survey/03-generative-diffusion",
+        "auto_examples/03_generative/plot_ddim_steps",
+        "auto_examples/03_generative/plot_ddpm_swiss_roll",
+    ),
     "Transformer注意力": ("survey/04-transformer", "survey/01-attention"),
 }
 
@@ -73,6 +82,7 @@ SEARCH_CASES: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------------------
 # fixtures: a local server and one browser for the module
 # --------------------------------------------------------------------------------------
+
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output readable
@@ -95,18 +105,27 @@ def browser():
     for path in (CHROMIUM, CHROMEDRIVER):
         assert Path(path).exists(), (
             f"{path} is missing: install Debian's chromium and chromium-driver "
-            "(tools/setup-system.sh does it)")
+            "(tools/setup-system.sh does it)"
+        )
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-dev-shm-usage",
-                "--disable-component-update", "--disable-default-apps", "--no-first-run",
-                "--disable-sync", "--window-size=1280,900",
-                # a reader without network: no host name other than localhost resolves
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--disable-sync",
+        "--window-size=1280,900",
+        # a reader without network: no host name other than localhost resolves
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -134,14 +153,19 @@ def _docname(href: str) -> str:
 # search
 # --------------------------------------------------------------------------------------
 
+
 def search(driver, server: str, query: str) -> list[str]:
     """Docnames of the results, in the order the search page lists them."""
     driver.get(f"{server}/search.html?q={quote(query)}")
-    _wait(driver, "return typeof Search !== 'undefined' && !!Search.status"
-                  " && Search.status.innerText.trim().length > 0")
+    _wait(
+        driver,
+        "return typeof Search !== 'undefined' && !!Search.status"
+        " && Search.status.innerText.trim().length > 0",
+    )
     hrefs = driver.execute_script(
         "return Array.from(document.querySelectorAll('#search-results ul.search > li'))"
-        ".map(li => li.querySelector('a').getAttribute('href'))")
+        ".map(li => li.querySelector('a').getAttribute('href'))"
+    )
     return [_docname(h) for h in hrefs]
 
 
@@ -153,7 +177,8 @@ def test_search_finds_expected_page_in_top_three(browser, server, query, record_
     record_property("rank", rank)
     print(f"search {query!r}: expected {expected}, rank {rank}, top 3 {results[:3]}")
     assert rank is not None and rank <= 3, (
-        f"{query!r}: expected one of {expected} in the top 3, got {results[:5]}")
+        f"{query!r}: expected one of {expected} in the top 3, got {results[:5]}"
+    )
 
 
 # A concept typed by its English abbreviation: the chapter that explains it comes first,
@@ -173,12 +198,13 @@ def test_query_is_segmented_against_the_index(browser, server):
     terms = browser.execute_script("return splitQuery('大模型的小型化与知识蒸馏')")
     index_terms = browser.execute_script(
         "return arguments[0].filter(t => !(t in Search._index.terms)"
-        " && !(t in Search._index.titleterms))", terms)
+        " && !(t in Search._index.titleterms))",
+        terms,
+    )
     assert len(terms) >= 2, terms
     assert not index_terms, f"segments not in the index: {index_terms} (of {terms})"
     # Sphinx's own splitter keeps the run whole, which is no index term at all
-    assert not browser.execute_script(
-        "return '大模型的小型化与知识蒸馏' in Search._index.terms")
+    assert not browser.execute_script("return '大模型的小型化与知识蒸馏' in Search._index.terms")
 
 
 def test_glossary_terms_are_single_index_words(browser, server):
@@ -187,12 +213,15 @@ def test_glossary_terms_are_single_index_words(browser, server):
     for term in ("知识蒸馏", "生成对抗网络", "变分自编码器", "受限玻尔兹曼机"):
         assert browser.execute_script(
             "return (arguments[0] in Search._index.terms)"
-            " || (arguments[0] in Search._index.titleterms)", term), term
+            " || (arguments[0] in Search._index.titleterms)",
+            term,
+        ), term
 
 
 # --------------------------------------------------------------------------------------
 # every page: JS errors, broken images, requests beyond localhost
 # --------------------------------------------------------------------------------------
+
 
 def _pages(site: Path) -> list[str]:
     pages = []
@@ -230,11 +259,14 @@ def crawl(browser, server, built_site):
             if not complete or width == 0:
                 if not src.endswith(".svg"):  # an SVG without size reports width 0
                     report["broken_images"].append((page, src))
-        if browser.execute_script("return typeof MathJax !== 'undefined'"
-                                  " && !!(MathJax.startup && MathJax.startup.promise)"):
+        if browser.execute_script(
+            "return typeof MathJax !== 'undefined'"
+            " && !!(MathJax.startup && MathJax.startup.promise)"
+        ):
             browser.execute_async_script(
                 "const done = arguments[arguments.length - 1];"
-                "MathJax.startup.promise.then(() => done(true), () => done(false));")
+                "MathJax.startup.promise.then(() => done(true), () => done(false));"
+            )
         for entry in browser.get_log("browser"):
             if entry["level"] == "SEVERE":
                 report["js_errors"].append((page, entry["message"]))
@@ -269,6 +301,7 @@ def test_no_request_leaves_localhost(crawl):
 # math, offline
 # --------------------------------------------------------------------------------------
 
+
 def _math_pages(site: Path) -> list[str]:
     pages = []
     for page in _pages(site):
@@ -289,15 +322,21 @@ def test_chapters_do_not_scroll_sideways_on_a_phone(browser, server, built_site)
     try:
         for page in chapters:
             browser.get(f"{server}/survey/{page.name}")
-            _wait(browser, "return typeof MathJax === 'undefined' || !MathJax.startup"
-                           " || !!MathJax.startup.promise", 30)
+            _wait(
+                browser,
+                "return typeof MathJax === 'undefined' || !MathJax.startup"
+                " || !!MathJax.startup.promise",
+                30,
+            )
             browser.execute_async_script(
                 "const done = arguments[arguments.length - 1];"
                 "if (typeof MathJax === 'undefined' || !MathJax.startup) { done(true); }"
-                "else MathJax.startup.promise.then(() => done(true), () => done(false));")
+                "else MathJax.startup.promise.then(() => done(true), () => done(false));"
+            )
             scroll, client = browser.execute_script(
                 "return [document.documentElement.scrollWidth,"
-                " document.documentElement.clientWidth]")
+                " document.documentElement.clientWidth]"
+            )
             if scroll > client + 1:
                 wide.append(f"{page.name}: {scroll} px wide in a {client} px window")
     finally:
@@ -309,23 +348,31 @@ def test_math_renders_with_site_mathjax(browser, server, built_site):
     pages = _math_pages(built_site)
     assert pages, "no page of the site has math"
     assert (built_site / "_static" / "mathjax" / "tex-mml-chtml.js").exists(), (
-        "MathJax is not served from the site (offline build)")
+        "MathJax is not served from the site (offline build)"
+    )
     for page in pages:
         browser.get(f"{server}/{page}")
         src = browser.execute_script(
             "const s = Array.from(document.scripts).find(s => /mathjax/i.test(s.src));"
-            "return s ? s.src : null")
+            "return s ? s.src : null"
+        )
         assert src and src.startswith(server + "/"), f"{page}: MathJax from {src}"
-        _wait(browser, "return typeof MathJax !== 'undefined' && !!MathJax.startup"
-                       " && !!MathJax.startup.promise", 30)
+        _wait(
+            browser,
+            "return typeof MathJax !== 'undefined' && !!MathJax.startup"
+            " && !!MathJax.startup.promise",
+            30,
+        )
         assert browser.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "MathJax.startup.promise.then(() => done(true), () => done(false));")
+            "MathJax.startup.promise.then(() => done(true), () => done(false));"
+        )
         counts = browser.execute_script(
             "return [document.querySelectorAll('.math').length,"
             " document.querySelectorAll('mjx-container').length,"
             " document.querySelectorAll('mjx-merror, mjx-container [data-mjx-error]').length,"
-            " document.querySelectorAll('.math mjx-container').length]")
+            " document.querySelectorAll('.math mjx-container').length]"
+        )
         n_math, n_rendered, n_errors, n_inside = counts
         assert n_rendered >= 1, f"{page}: no MathJax output"
         assert n_inside == n_math, f"{page}: {n_math - n_inside} math elements not typeset"
@@ -333,9 +380,9 @@ def test_math_renders_with_site_mathjax(browser, server, built_site):
         # the CHTML fonts came from the site too
         fonts = browser.execute_script(
             "return performance.getEntriesByType('resource').map(e => e.name)"
-            ".filter(n => /woff/.test(n))")
+            ".filter(n => /woff/.test(n))"
+        )
         assert all(f.startswith(server + "/") for f in fonts), fonts
-
 
 
 # --------------------------------------------------------------------------------------
@@ -346,13 +393,17 @@ _BIB_KEY = re.compile(r"^@\w+\{([^,\s]+),", re.MULTILINE)
 
 
 def test_each_reference_list_offers_its_own_bibtex(built_site):
-    pages = [p for p in _pages(built_site)
-             if "bibtex-download" in (built_site / p).read_text(encoding="utf-8")]
+    pages = [
+        p
+        for p in _pages(built_site)
+        if "bibtex-download" in (built_site / p).read_text(encoding="utf-8")
+    ]
     assert "references.html" in pages and len(pages) >= 2
     full = (built_site / "bibtex" / "references.bib").read_text(encoding="utf-8")
     root_bib = Path(__file__).resolve().parents[1] / "references.bib"
     assert full == root_bib.read_text(encoding="utf-8"), (
-        "the site's bibtex/references.bib differs from the repository's: a stale site?")
+        "the site's bibtex/references.bib differs from the repository's: a stale site?"
+    )
     for page in pages:
         html = (built_site / page).read_text(encoding="utf-8")
         href = re.search(r'class="bibtex-download-link[^"]*" href="([^"]+)"', html).group(1)
@@ -362,9 +413,13 @@ def test_each_reference_list_offers_its_own_bibtex(built_site):
             continue
         # the file holds exactly the works of the page's own list: compare the list's
         # labels with the works' numbers (their positions in references.bib)
-        labels = set(re.findall(
-            r'<div class="citation"[^>]*>\s*<span class="label"><span class="fn-bracket">'
-            r'\[</span>(?:<a [^>]*>)?(\d+)<', html))
+        labels = set(
+            re.findall(
+                r'<div class="citation"[^>]*>\s*<span class="label"><span class="fn-bracket">'
+                r"\[</span>(?:<a [^>]*>)?(\d+)<",
+                html,
+            )
+        )
         keys = _BIB_KEY.findall(target.read_text(encoding="utf-8"))
         assert keys, f"{page}: empty BibTeX download"
         numbers = {str(bib_order(root_bib)[k.lower()]) for k in keys}
@@ -373,8 +428,11 @@ def test_each_reference_list_offers_its_own_bibtex(built_site):
 
 def test_glossary_terms_link_at_first_use(built_site):
     html = (built_site / "survey" / "02-autoencoders.html").read_text(encoding="utf-8")
-    links = re.findall(r'class="glossary-first-use[^"]*" href="\.\./glossary\.html#([^"]+)">'
-                       r'<span class="xref std std-term">([^<]+)</span>', html)
+    links = re.findall(
+        r'class="glossary-first-use[^"]*" href="\.\./glossary\.html#([^"]+)">'
+        r'<span class="xref std std-term">([^<]+)</span>',
+        html,
+    )
     assert links, "no glossary link on the autoencoder chapter"
     terms = [t for _, t in links]
     assert len(terms) == len(set(terms)), "a term linked more than once on one page"

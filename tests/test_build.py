@@ -93,19 +93,27 @@ TOY_MODULES = {
 }
 
 TOY_EXAMPLES = {  # name: (folder, imports, body)
-    "plot_alpha": ("01_toy", "from toy_models.alpha import value",
-                   'report("alpha value", value(), unit="u", claim="alpha doubles the scale", '
-                   'target="> 1", passed=value() > 1)'),
-    "plot_beta": ("01_toy", "import toy_models.beta as beta",
-                  'report("beta value", beta.value(), claim="beta is three", target="= 3", '
-                  'passed=beta.value() == 3)'),
-    "plot_gamma": ("02_other", "from toy_models import gamma",
-                   "print(gamma.NAME)  # reports nothing"),
+    "plot_alpha": (
+        "01_toy",
+        "from toy_models.alpha import value",
+        'report("alpha value", value(), unit="u", claim="alpha doubles the scale", '
+        'target="> 1", passed=value() > 1)',
+    ),
+    "plot_beta": (
+        "01_toy",
+        "import toy_models.beta as beta",
+        'report("beta value", beta.value(), claim="beta is three", target="= 3", '
+        "passed=beta.value() == 3)",
+    ),
+    "plot_gamma": (
+        "02_other",
+        "from toy_models import gamma",
+        "print(gamma.NAME)  # reports nothing",
+    ),
 }
 
 
-def make_toy(root: Path, extra_examples: dict[str, tuple[str, str, str]] | None = None
-             ) -> Path:
+def make_toy(root: Path, extra_examples: dict[str, tuple[str, str, str]] | None = None) -> Path:
     (root / "docs").mkdir(parents=True)
     (root / "docs" / "conf.py").write_text(TOY_CONF)
     (root / "docs" / "index.rst").write_text(TOY_INDEX)
@@ -121,8 +129,11 @@ def make_toy(root: Path, extra_examples: dict[str, tuple[str, str, str]] | None 
             gallery.mkdir()
             (gallery / "README.rst").write_text(f"Theme {folder}\n{'=' * 20}\n")
         title = f"Example {stem}"
-        (gallery / f"{stem}.py").write_text(TOY_EXAMPLE.format(
-            title=title, underline="=" * len(title), imports=imports, body=body, stem=stem))
+        (gallery / f"{stem}.py").write_text(
+            TOY_EXAMPLE.format(
+                title=title, underline="=" * len(title), imports=imports, body=body, stem=stem
+            )
+        )
     return root
 
 
@@ -130,13 +141,27 @@ def build_toy(root: Path, **env: str) -> tuple[subprocess.CompletedProcess, set[
     """Build the toy site incrementally; return the result and the examples that ran."""
     log = root / "runs.log"
     log.write_text("")
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html",
-           str(root / "docs"), str(root / "docs" / "_build" / "html")]
-    full_env = {**os.environ, "SURVEY_RESULTS_DIR": str(root / "results"),
-                "TOY_RUN_LOG": str(log), **env}
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        str(root / "docs"),
+        str(root / "docs" / "_build" / "html"),
+    ]
+    full_env = {
+        **os.environ,
+        "SURVEY_RESULTS_DIR": str(root / "results"),
+        "TOY_RUN_LOG": str(log),
+        **env,
+    }
     full_env.pop("SURVEY_OFFLINE_BUILD", None)
-    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, env=full_env,
-                            timeout=300)
+    result = subprocess.run(
+        cmd, cwd=root, capture_output=True, text=True, env=full_env, timeout=300
+    )
     ran = set(log.read_text().split())
     return result, ran
 
@@ -160,6 +185,7 @@ def toy(tmp_path_factory) -> Path:
 
 
 # --- never stale ------------------------------------------------------------------------------
+
 
 def test_incremental_build_reruns_exactly_the_examples_whose_modules_changed(tmp_path):
     # (a rebuild with nothing changed runs nothing: test_results_page_is_not_rewritten...)
@@ -194,8 +220,11 @@ def test_incremental_build_reruns_exactly_the_examples_whose_modules_changed(tmp
 
     # an example that starts importing another module reruns when that module changes
     ex = root / "gallery" / "02_other" / "plot_gamma.py"
-    ex.write_text(ex.read_text().replace("from toy_models import gamma",
-                                         "from toy_models import gamma, unused"))
+    ex.write_text(
+        ex.read_text().replace(
+            "from toy_models import gamma", "from toy_models import gamma, unused"
+        )
+    )
     result, ran = build_toy(root)  # the example file changed: sphinx-gallery's own md5
     assert ran == {"plot_gamma"}, show(result)
     (pkg / "unused.py").write_text("X = 2\n")
@@ -218,7 +247,8 @@ def test_dependencies_follow_relative_imports_parents_and_data_files(tmp_path):
     (pkg / "other.py").write_text("")
     (pkg / "sub" / "__init__.py").write_text("from .leaf import f\n")
     (pkg / "sub" / "leaf.py").write_text(
-        "from ..base import *\n\ndef f():\n    from .. import other\n    return 'w.bin'\n")
+        "from ..base import *\n\ndef f():\n    from .. import other\n    return 'w.bin'\n"
+    )
     (pkg / "sub" / "assets" / "w.bin").write_bytes(b"\0")
     (pkg / "lonely.py").write_text("")
     sys.path.insert(0, str(tmp_path))
@@ -229,8 +259,14 @@ def test_dependencies_follow_relative_imports_parents_and_data_files(tmp_path):
     example = tmp_path / "plot_x.py"
     example.write_text("import numpy\nfrom pkgx.sub.leaf import f\n")
     deps = gf.example_dependencies(example, [package])
-    assert set(deps) == {"pkgx", "pkgx.sub", "pkgx.sub.leaf", "pkgx.base", "pkgx.other",
-                         "pkgx/sub/assets/w.bin"}
+    assert set(deps) == {
+        "pkgx",
+        "pkgx.sub",
+        "pkgx.sub.leaf",
+        "pkgx.base",
+        "pkgx.other",
+        "pkgx/sub/assets/w.bin",
+    }
     before = gf.digest(deps)
     (pkg / "lonely.py").write_text("y = 1\n")
     assert gf.digest(gf.example_dependencies(example, [package])) == before
@@ -239,6 +275,7 @@ def test_dependencies_follow_relative_imports_parents_and_data_files(tmp_path):
 
 
 # --- results page -----------------------------------------------------------------------------
+
 
 def test_results_page_lists_every_example_with_its_numbers(toy):
     text = (toy / "docs" / "results.md").read_text()
@@ -252,7 +289,10 @@ def test_results_page_lists_every_example_with_its_numbers(toy):
         assert f'href="auto_examples/{folder}/{stem}.html' in html
     summary = json.loads((toy / "results" / "summary.json").read_text())
     assert {r["example"]: r["status"] for r in summary} == {
-        "plot_alpha": "ok", "plot_beta": "ok", "plot_gamma": "no-report"}
+        "plot_alpha": "ok",
+        "plot_beta": "ok",
+        "plot_gamma": "no-report",
+    }
     for row in summary:
         assert row["seconds"] is not None and row["seconds"] >= 0
         assert 10 < row["peak_rss_mib"] < 4096
@@ -274,6 +314,7 @@ def test_markdown_in_reported_text_is_shown_literally():
 
 # --- offline ----------------------------------------------------------------------------------
 
+
 def test_toy_build_runs_with_the_network_blocked(toy):
     # the fixture's build ran with the guard on and nothing tried the network
     log = toy / "docs/_build/html/.doctrees" / offline_guard.LOG_NAME
@@ -282,9 +323,12 @@ def test_toy_build_runs_with_the_network_blocked(toy):
 
 def test_network_access_from_an_example_fails_the_build(tmp_path):
     # the example swallows the error, yet the build fails: attempts are logged
-    sneaky = ("01_toy", "import socket",
-              "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
-              "except OSError as exc:\n    print('caught', type(exc).__name__)")
+    sneaky = (
+        "01_toy",
+        "import socket",
+        "try:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
+        "except OSError as exc:\n    print('caught', type(exc).__name__)",
+    )
     root = make_toy(tmp_path, {"plot_sneaky": sneaky})
     result, ran = build_toy(root)
     assert "plot_sneaky" in ran
@@ -295,6 +339,7 @@ def test_network_access_from_an_example_fails_the_build(tmp_path):
 
 def test_guard_allows_loopback_and_refuses_the_internet():
     import socket
+
     offline_guard.install()
     try:
         with pytest.raises(offline_guard.NetworkBlockedError, match="example.org"):
@@ -321,8 +366,9 @@ def test_site_results_page_lists_every_example_with_measurements(built_site):
     html = (built_site / "results.html").read_text(encoding="utf-8")
     examples = sorted(GALLERY.glob("*/plot_*.py"))
     assert examples
-    missing = [p.stem for p in examples
-               if f'href="auto_examples/{p.parent.name}/{p.stem}.html' not in html]
+    missing = [
+        p.stem for p in examples if f'href="auto_examples/{p.parent.name}/{p.stem}.html' not in html
+    ]
     assert not missing, f"results page misses {missing}"
     for flag in ("未报告任何测量值", "本次构建未执行", "本次构建中未执行", "运行失败"):
         assert flag not in html, f"results page says {flag}: see results.html"
@@ -348,16 +394,29 @@ def _cheapest_examples(n: int) -> list[Path]:
 
 
 def _run_example(script: Path, results: Path) -> list[tuple]:
-    env = {**os.environ, "SURVEY_RESULTS_DIR": str(results), "MPLBACKEND": "Agg",
-           "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, str(script)], cwd=script.parent, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "SURVEY_RESULTS_DIR": str(results),
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=script.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = (results / f"{script.stem}.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
     timing = ("加速", "用时", "耗时", "速度")
-    return [(r["name"], r["value"], r["passed"]) for r in rows
-            if r["unit"] not in {"s", "秒", "ms"} and not any(w in r["name"] for w in timing)]
+    return [
+        (r["name"], r["value"], r["passed"])
+        for r in rows
+        if r["unit"] not in {"s", "秒", "ms"} and not any(w in r["name"] for w in timing)
+    ]
 
 
 @pytest.mark.parametrize("script", _cheapest_examples(2), ids=lambda p: p.stem)
@@ -369,6 +428,7 @@ def test_example_reports_the_same_numbers_twice(script, tmp_path):
 
 
 # --- failure paths (issue 12): a failed run stays stale, records are checked, workers die --
+
 
 def _runs(root: Path) -> list[str]:
     return (root / "runs.log").read_text().split()
@@ -396,8 +456,10 @@ def test_failed_example_runs_once_and_reruns_after_it_is_reverted(tmp_path):
     assert "运行失败" not in (root / "docs" / "results.md").read_text()
 
 
-@pytest.mark.parametrize("damage", ["truncated numbers", "numbers deleted",
-                                    "run record truncated", "run record without a field"])
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated numbers", "numbers deleted", "run record truncated", "run record without a field"],
+)
 def test_damaged_records_make_the_example_rerun(tmp_path, damage):
     root = make_toy(tmp_path)
     result, _ = build_toy(root)
@@ -424,18 +486,33 @@ def test_a_killed_build_takes_its_workers_with_it(tmp_path):
     import signal
     import time
 
-    body = ('import time\nwith open(os.environ["TOY_RUN_LOG"], "a") as fh:\n'
-            '    fh.write(f"pid={os.getpid()}\\n")\ntime.sleep(60)\n'
-            'with open(os.environ["TOY_RUN_LOG"], "a") as fh:\n    fh.write("woke\\n")\n')
-    root = make_toy(tmp_path, {"plot_sleep_a": ("03_sleep", "", body),
-                               "plot_sleep_b": ("03_sleep", "", body)})
+    body = (
+        'import time\nwith open(os.environ["TOY_RUN_LOG"], "a") as fh:\n'
+        '    fh.write(f"pid={os.getpid()}\\n")\ntime.sleep(60)\n'
+        'with open(os.environ["TOY_RUN_LOG"], "a") as fh:\n    fh.write("woke\\n")\n'
+    )
+    root = make_toy(
+        tmp_path, {"plot_sleep_a": ("03_sleep", "", body), "plot_sleep_b": ("03_sleep", "", body)}
+    )
     log = root / "runs.log"
     log.write_text("")
     env = {**os.environ, "SURVEY_RESULTS_DIR": str(root / "results"), "TOY_RUN_LOG": str(log)}
     env.pop("SURVEY_OFFLINE_BUILD", None)
-    build = subprocess.Popen([sys.executable, "-m", "sphinx", "-b", "html", str(root / "docs"),
-                              str(root / "docs" / "_build" / "html")], cwd=root, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    build = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            str(root / "docs"),
+            str(root / "docs" / "_build" / "html"),
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while log.read_text().count("pid=") < 2 and time.monotonic() < deadline:

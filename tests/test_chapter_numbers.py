@@ -47,8 +47,9 @@ def report_keys() -> dict[str, list[str]]:
 def prose_units(text: str) -> list[tuple[int, str]]:
     """(line number, text) of each sentence of prose and each table row, code removed."""
     text = re.sub(r"<!--.*?-->", lambda m: "\n" * m.group().count("\n"), text, flags=re.S)
-    text = re.sub(r"^(```|:::).*?^\1\s*$", lambda m: "\n" * m.group().count("\n"), text,
-                  flags=re.S | re.M)
+    text = re.sub(
+        r"^(```|:::).*?^\1\s*$", lambda m: "\n" * m.group().count("\n"), text, flags=re.S | re.M
+    )
     units: list[tuple[int, str]] = []
     paragraph: list[tuple[int, str]] = []
 
@@ -100,28 +101,39 @@ def test_every_measure_reference_names_a_key_its_example_reports(chapter):
 
 
 def test_keys_are_unique_within_an_example():
-    repeated = {stem: sorted({k for k in ks if ks.count(k) > 1})
-                for stem, ks in report_keys().items() if len(set(ks)) < len(ks)}
+    repeated = {
+        stem: sorted({k for k in ks if ks.count(k) > 1})
+        for stem, ks in report_keys().items()
+        if len(set(ks)) < len(ks)
+    }
     assert not repeated
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
 def test_no_measured_number_is_typed_by_hand(chapter):
-    typed = [f"{chapter.name}:{line}: {nums} in: {unit.strip()[:120]}"
-             for line, unit in prose_units(chapter.read_text(encoding="utf-8"))
-             if (nums := typed_numbers(unit))]
+    typed = [
+        f"{chapter.name}:{line}: {nums} in: {unit.strip()[:120]}"
+        for line, unit in prose_units(chapter.read_text(encoding="utf-8"))
+        if (nums := typed_numbers(unit))
+    ]
     assert not typed, "insert these from the build with {measure}:\n" + "\n".join(typed)
 
 
-@pytest.mark.parametrize("sentence, expected", [
-    ("示例中测得准确率约为 0.95。", ["0.95"]),
-    ("示例中测得误差低约 119 倍。", ["119 倍"]),
-    ("示例中测得误差是普通自编码器的40 倍。", ["40 倍"]),  # right after a Chinese character
-    ("示例中测得准确率为 {measure}`plot_x/acc`，高出 {measure}`plot_x/gain:p1` 个百分点。", []),
-    ("论文报告的指数为 0.076 {cite:p}`kaplan2020scaling`，示例中测得 {measure}`plot_x/e`。", []),
-    ("式中 0.5 是常数。", []),  # no measurement spoken of
-    ("| 示例 | 测得 0.976 |", ["0.976"]),
-])
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("示例中测得准确率约为 0.95。", ["0.95"]),
+        ("示例中测得误差低约 119 倍。", ["119 倍"]),
+        ("示例中测得误差是普通自编码器的40 倍。", ["40 倍"]),  # right after a Chinese character
+        ("示例中测得准确率为 {measure}`plot_x/acc`，高出 {measure}`plot_x/gain:p1` 个百分点。", []),
+        (
+            "论文报告的指数为 0.076 {cite:p}`kaplan2020scaling`，示例中测得 {measure}`plot_x/e`。",
+            [],
+        ),
+        ("式中 0.5 是常数。", []),  # no measurement spoken of
+        ("| 示例 | 测得 0.976 |", ["0.976"]),
+    ],
+)
 def test_the_typed_number_check_itself(sentence, expected):
     assert [n.strip() for n in typed_numbers(sentence)] == expected
 
@@ -130,8 +142,9 @@ def test_the_typed_number_check_itself(sentence, expected):
 def test_no_recorded_value_is_typed_into_a_chapter(built_site):
     """Every value this build recorded, as a writer would round it, is absent from the
     measuring sentences of the chapters (outside roles)."""
-    summary = json.loads((built_site.parent / "results" / "summary.json")
-                         .read_text(encoding="utf-8"))
+    summary = json.loads(
+        (built_site.parent / "results" / "summary.json").read_text(encoding="utf-8")
+    )
     renderings = set()
     for row in summary:
         for m in row["measurements"]:
@@ -154,8 +167,9 @@ def test_no_recorded_value_is_typed_into_a_chapter(built_site):
 
 def _records(built_site: Path, stem: str) -> list[dict]:
     path = built_site.parent / "results" / f"{stem}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 @pytest.mark.site
@@ -191,6 +205,9 @@ def test_chapter_numbers_are_the_ones_its_examples_printed(built_site, chapter):
 
 @pytest.mark.site
 def test_example_pages_show_no_return_value_of_report(built_site):
-    shown = [p.name for p in (built_site / "auto_examples").glob("*/plot_*.html")
-             if "Measurement(example=" in p.read_text(encoding="utf-8")]
+    shown = [
+        p.name
+        for p in (built_site / "auto_examples").glob("*/plot_*.html")
+        if "Measurement(example=" in p.read_text(encoding="utf-8")
+    ]
     assert not shown

@@ -24,7 +24,7 @@ def test_masks_are_global_and_by_magnitude():
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor([[0.1, -5.0], [0.3, 2.0]]))
         model[1].weight.copy_(torch.tensor([[-0.2, 4.0]]))
-    masks = cp.global_magnitude_masks(model, 0.5)   # remove 3 of 6: 0.1, -0.2, 0.3
+    masks = cp.global_magnitude_masks(model, 0.5)  # remove 3 of 6: 0.1, -0.2, 0.3
     assert torch.equal(masks["0"], torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
     assert torch.equal(masks["1"], torch.tensor([[0.0, 1.0]]))
 
@@ -41,11 +41,17 @@ def test_pruned_weights_stay_zero_during_fine_tuning():
     torch.manual_seed(0)
     model = MLP(8, (16,), 3)
     cp.apply_masks(model, cp.global_magnitude_masks(model, 0.8))
-    expected = round(0.8 * 176) / 176          # 8*16 + 16*3 = 176 weights
+    expected = round(0.8 * 176) / 176  # 8*16 + 16*3 = 176 weights
     assert cp.sparsity(model) == pytest.approx(expected, abs=1e-12)
     x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
-    train.fit(model, lambda m, a, b: nn.functional.cross_entropy(m(a), b), (x, y),
-              epochs=5, lr=1e-2, seed=0)
+    train.fit(
+        model,
+        lambda m, a, b: nn.functional.cross_entropy(m(a), b),
+        (x, y),
+        epochs=5,
+        lr=1e-2,
+        seed=0,
+    )
     assert cp.sparsity(model) == pytest.approx(expected, abs=1e-12)
     cp.remove_masks(model)
     assert cp.sparsity(model) == pytest.approx(expected, abs=1e-12)
@@ -74,7 +80,7 @@ def test_fake_quantize_round_trip_within_half_a_step(bits, per_channel):
     assert torch.allclose(q, q.round(), atol=1e-5)
     assert q.abs().max() <= 2 ** (bits - 1) - 1 + 1e-5
     if not per_channel:
-        assert w_hat.unique().numel() <= 2 ** bits - 1
+        assert w_hat.unique().numel() <= 2**bits - 1
 
 
 def test_fake_quantize_known_values():
@@ -109,7 +115,7 @@ def test_int8_linear_matches_hand_integer_product():
         layer.bias.fill_(0.5)
     q = cp.Int8Linear.from_linear(layer)
     assert q.q_weight.tolist() == [[127, -64]]
-    x = torch.tensor([[2.54, 1.27]])        # step 0.02: q_x = [127, 64]
+    x = torch.tensor([[2.54, 1.27]])  # step 0.02: q_x = [127, 64]
     expected = (127 * 127 + 64 * -64) * 0.02 * 0.01 + 0.5
     assert q(x).item() == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match="x must have last dimension 2"):

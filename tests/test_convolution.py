@@ -7,9 +7,16 @@ import torch
 from torch import nn
 
 from survey_models import train
-from survey_models.convolution import (MLPClassifier, PatchAttentionClassifier, SmallCNN,
-                                       conv_parameters, dense_parameters, place_on_canvas,
-                                       receptive_field_from_gradient, stacked_convolutions)
+from survey_models.convolution import (
+    MLPClassifier,
+    PatchAttentionClassifier,
+    SmallCNN,
+    conv_parameters,
+    dense_parameters,
+    place_on_canvas,
+    receptive_field_from_gradient,
+    stacked_convolutions,
+)
 from survey_models.train import accuracy, classification_loss
 
 
@@ -80,7 +87,7 @@ def test_small_cnn_learns_a_position_free_pattern():
     for i in range(n):
         if y[i]:
             r, c = pos[i].tolist()
-            x[i, 0, r:r + 2, c:c + 2] = 1.0
+            x[i, 0, r : r + 2, c : c + 2] = 1.0
     train.set_seed(0)
     model = SmallCNN(2, (4,))
     before = accuracy(model, x, y)

@@ -88,8 +88,9 @@ def test_training_beats_independent_pixels(binary_digits):
     torch.manual_seed(0)
     rbm = energy.RBM(64, 8)
     before = rbm.log_likelihood(xte).mean().item()
-    hist = energy.train_rbm(rbm, xtr, method="cd", k=1, epochs=15, lr=0.1,
-                            eval_data=xte, eval_every=15, seed=0)
+    hist = energy.train_rbm(
+        rbm, xtr, method="cd", k=1, epochs=15, lr=0.1, eval_data=xte, eval_every=15, seed=0
+    )
     base = energy.bernoulli_baseline_log_likelihood(xtr, xte)
     assert hist.log_likelihood[-1] > base + 2.0
     assert hist.log_likelihood[-1] > before + 15
@@ -99,8 +100,9 @@ def test_pcd_runs_and_improves(binary_digits):
     xtr, xte = binary_digits
     torch.manual_seed(0)
     rbm = energy.RBM(64, 8)
-    hist = energy.train_rbm(rbm, xtr, method="pcd", epochs=10, lr=0.05, eval_data=xte,
-                            eval_every=10, seed=0)
+    hist = energy.train_rbm(
+        rbm, xtr, method="pcd", epochs=10, lr=0.05, eval_data=xte, eval_every=10, seed=0
+    )
     assert hist.log_likelihood[-1] > energy.bernoulli_baseline_log_likelihood(xtr, xte)
 
 
@@ -117,18 +119,24 @@ def test_dbn_greedy_pretraining_and_sampling(binary_digits):
     assert dbn.rbms[1].n_visible == 32
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: energy.RBM(0, 3), ValueError, "n_visible"),
-    (lambda: energy.RBM(4, 2.5), TypeError, "n_hidden"),
-    (lambda: energy.RBM(4, 3).free_energy(torch.zeros(2, 5)), ValueError, "v must have last"),
-    (lambda: energy.RBM(4, 3).gibbs(torch.zeros(2, 4), k=0), ValueError, "k"),
-    (lambda: energy.RBM(4, 30).log_partition(), ValueError, "n_hidden must be <= 20"),
-    (lambda: energy.train_rbm(energy.RBM(4, 3), torch.zeros(5, 4), method="sgd"),
-     ValueError, "method"),
-    (lambda: energy.train_rbm(energy.RBM(4, 3), torch.zeros(5, 3)), ValueError, "data"),
-    (lambda: energy.DBN([64]), ValueError, "sizes"),
-    (lambda: energy.DBN([64, 0]), ValueError, r"sizes\[1\]"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: energy.RBM(0, 3), ValueError, "n_visible"),
+        (lambda: energy.RBM(4, 2.5), TypeError, "n_hidden"),
+        (lambda: energy.RBM(4, 3).free_energy(torch.zeros(2, 5)), ValueError, "v must have last"),
+        (lambda: energy.RBM(4, 3).gibbs(torch.zeros(2, 4), k=0), ValueError, "k"),
+        (lambda: energy.RBM(4, 30).log_partition(), ValueError, "n_hidden must be <= 20"),
+        (
+            lambda: energy.train_rbm(energy.RBM(4, 3), torch.zeros(5, 4), method="sgd"),
+            ValueError,
+            "method",
+        ),
+        (lambda: energy.train_rbm(energy.RBM(4, 3), torch.zeros(5, 3)), ValueError, "data"),
+        (lambda: energy.DBN([64]), ValueError, "sizes"),
+        (lambda: energy.DBN([64, 0]), ValueError, r"sizes\[1\]"),
+    ],
+)
 def test_bad_arguments_raise(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

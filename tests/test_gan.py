@@ -15,18 +15,22 @@ def test_losses_match_their_equations_and_builtins():
     assert gan.discriminator_loss(r, f).item() == pytest.approx(expected.item(), rel=1e-6)
     # (2) E log(1 - sigmoid(f)), (3) -E log sigmoid(f)
     assert gan.generator_loss_saturating(f).item() == pytest.approx(
-        torch.log(1 - torch.sigmoid(f)).mean().item(), rel=1e-5)
+        torch.log(1 - torch.sigmoid(f)).mean().item(), rel=1e-5
+    )
     assert gan.generator_loss_nonsaturating(f).item() == pytest.approx(
-        -torch.log(torch.sigmoid(f)).mean().item(), rel=1e-5)
+        -torch.log(torch.sigmoid(f)).mean().item(), rel=1e-5
+    )
     assert gan.critic_loss_wasserstein(r, f).item() == pytest.approx((f.mean() - r.mean()).item())
     hinge = torch.clamp(1 - r, min=0).mean() + torch.clamp(1 + f, min=0).mean()
     assert gan.discriminator_loss_hinge(r, f).item() == pytest.approx(hinge.item())
     # (batch, 1) shaped outputs are accepted
-    assert gan.discriminator_loss(r[:, None], f[:, None]).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert gan.discriminator_loss(r[:, None], f[:, None]).item() == pytest.approx(
+        expected.item(), rel=1e-6
+    )
 
 
 def test_saturating_gradient_vanishes_where_nonsaturating_does_not():
-    f = torch.tensor([-12.0], requires_grad=True)   # D confidently rejects a fake
+    f = torch.tensor([-12.0], requires_grad=True)  # D confidently rejects a fake
     (g_sat,) = torch.autograd.grad(gan.generator_loss_saturating(f), f)
     (g_ns,) = torch.autograd.grad(gan.generator_loss_nonsaturating(f), f)
     assert abs(g_sat.item()) < 1e-4 and abs(g_ns.item()) > 0.99
@@ -35,12 +39,12 @@ def test_saturating_gradient_vanishes_where_nonsaturating_does_not():
 def test_gradient_penalty_matches_autograd_and_closed_form():
     g = torch.Generator().manual_seed(0)
     w = torch.randn(3, generator=g)
-    critic = lambda x: (x * w).sum(1) + (x ** 2).sum(1)  # noqa: E731
+    critic = lambda x: (x * w).sum(1) + (x**2).sum(1)  # noqa: E731
     real, fake = torch.randn(8, 3, generator=g), torch.randn(8, 3, generator=g)
     eps = torch.rand(8, generator=g)
     gp = gan.gradient_penalty(critic, real, fake, epsilon=eps)
     x_hat = eps[:, None] * real + (1 - eps[:, None]) * fake
-    grad = w + 2 * x_hat                   # analytic gradient of the critic
+    grad = w + 2 * x_hat  # analytic gradient of the critic
     expected = ((grad.norm(dim=1) - 1) ** 2).mean()
     assert gp.item() == pytest.approx(expected.item(), rel=1e-5)
     # a 1-Lipschitz linear critic with unit-norm weight has zero penalty
@@ -89,7 +93,7 @@ def test_spectral_norm_bounds_layer_norm():
     torch.manual_seed(0)
     D = gan.ProjectionDiscriminator(in_dim=6, n_classes=3, hidden=5)
     D.train()
-    for _ in range(30):          # power iterations run in training-mode forwards
+    for _ in range(30):  # power iterations run in training-mode forwards
         D(torch.randn(4, 6), torch.tensor([0, 1, 2, 0]))
     W = D.phi[0].weight
     assert torch.linalg.matrix_norm(W, ord=2).item() == pytest.approx(1.0, abs=0.05)
@@ -98,7 +102,7 @@ def test_spectral_norm_bounds_layer_norm():
 def test_conditional_batch_norm_uses_class_parameters():
     cbn = gan.ConditionalBatchNorm1d(4, n_classes=2)
     with torch.no_grad():
-        cbn.gain.weight[1] = 1.0      # class 1: gain 2
+        cbn.gain.weight[1] = 1.0  # class 1: gain 2
         cbn.bias.weight[1] = 3.0
     h = torch.randn(10, 4)
     y = torch.tensor([0] * 5 + [1] * 5)
@@ -124,9 +128,19 @@ def test_training_loop_learns_a_shifted_gaussian():
     G = gan.MLPGenerator(2, 2, hidden=16)
     D = gan.MLPDiscriminator(2, hidden=16)
     before = (gan.sample(G, 500).mean(0) - target.mean(0)).norm().item()
-    hist = gan.train_adversarial(G, D, target, loss="wasserstein", gp_weight=1.0, n_critic=2,
-                                 steps=400, lr_g=5e-3, lr_d=5e-3, betas=(0.5, 0.9),
-                                 log_every=100)
+    hist = gan.train_adversarial(
+        G,
+        D,
+        target,
+        loss="wasserstein",
+        gp_weight=1.0,
+        n_critic=2,
+        steps=400,
+        lr_g=5e-3,
+        lr_d=5e-3,
+        betas=(0.5, 0.9),
+        log_every=100,
+    )
     after = (gan.sample(G, 500).mean(0) - target.mean(0)).norm().item()
     assert len(hist.steps) == 4 and hist.seconds > 0
     # The trajectory depends on how the CPU rounds: over seeds 0-5 and the native, avx2 and
@@ -141,34 +155,75 @@ def test_conditional_training_loop_runs():
     s = data.digits_split(0.3, seed=0)
     G, D = gan.ConditionalGenerator(8, 10, 64, hidden=16), gan.ProjectionDiscriminator(64, 10, 16)
     calls = []
-    hist = gan.train_adversarial(G, D, s.x_train, labels=s.y_train, loss="hinge", steps=6,
-                                 log_every=3, callback=lambda st, g, d: calls.append(st) or {})
+    hist = gan.train_adversarial(
+        G,
+        D,
+        s.x_train,
+        labels=s.y_train,
+        loss="hinge",
+        steps=6,
+        log_every=3,
+        callback=lambda st, g, d: calls.append(st) or {},
+    )
     assert calls == [3, 6] and len(hist.extra) == 2
     x = gan.sample(G, 10, labels=torch.arange(10), psi=0.5)
     assert x.shape == (10, 64)
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: gan.discriminator_loss(torch.zeros(3, 2), torch.zeros(3)), ValueError, "real_logits"),
-    (lambda: gan.truncated_normal(5, 3, psi=0.0), ValueError, "psi"),
-    (lambda: gan.gradient_penalty(lambda x: x.sum(1), torch.zeros(3, 2), torch.zeros(4, 2)),
-     ValueError, "same shape"),
-    (lambda: gan.MLPGenerator(0, 2), ValueError, "latent_dim"),
-    (lambda: gan.MLPGenerator(2, 2, out_activation="softmax"), ValueError, "out_activation"),
-    (lambda: gan.DCGANGenerator(8, 64), ValueError, "channels"),
-    (lambda: gan.MLPDiscriminator(2)(torch.zeros(3, 5)), ValueError, "x must have last"),
-    (lambda: gan.ProjectionDiscriminator(4, 3)(torch.zeros(2, 4), torch.tensor([0, 3])),
-     ValueError, "labels must lie"),
-    (lambda: gan.ProjectionDiscriminator(4, 3)(torch.zeros(2, 4), torch.tensor([0.0, 1.0])),
-     ValueError, "int64"),
-    (lambda: gan.train_adversarial(gan.MLPGenerator(2, 2), gan.MLPDiscriminator(2),
-                                   torch.zeros(10, 2), loss="l2"), ValueError, "loss"),
-    (lambda: gan.train_adversarial(gan.MLPGenerator(2, 2), gan.MLPDiscriminator(2),
-                                   torch.zeros(10, 2), n_critic=0), ValueError, "n_critic"),
-    (lambda: gan.train_adversarial(gan.MLPGenerator(2, 2), gan.MLPDiscriminator(2),
-                                   torch.zeros(10, 2), labels=torch.zeros(3, dtype=torch.long)),
-     ValueError, "labels"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda: gan.discriminator_loss(torch.zeros(3, 2), torch.zeros(3)),
+            ValueError,
+            "real_logits",
+        ),
+        (lambda: gan.truncated_normal(5, 3, psi=0.0), ValueError, "psi"),
+        (
+            lambda: gan.gradient_penalty(lambda x: x.sum(1), torch.zeros(3, 2), torch.zeros(4, 2)),
+            ValueError,
+            "same shape",
+        ),
+        (lambda: gan.MLPGenerator(0, 2), ValueError, "latent_dim"),
+        (lambda: gan.MLPGenerator(2, 2, out_activation="softmax"), ValueError, "out_activation"),
+        (lambda: gan.DCGANGenerator(8, 64), ValueError, "channels"),
+        (lambda: gan.MLPDiscriminator(2)(torch.zeros(3, 5)), ValueError, "x must have last"),
+        (
+            lambda: gan.ProjectionDiscriminator(4, 3)(torch.zeros(2, 4), torch.tensor([0, 3])),
+            ValueError,
+            "labels must lie",
+        ),
+        (
+            lambda: gan.ProjectionDiscriminator(4, 3)(torch.zeros(2, 4), torch.tensor([0.0, 1.0])),
+            ValueError,
+            "int64",
+        ),
+        (
+            lambda: gan.train_adversarial(
+                gan.MLPGenerator(2, 2), gan.MLPDiscriminator(2), torch.zeros(10, 2), loss="l2"
+            ),
+            ValueError,
+            "loss",
+        ),
+        (
+            lambda: gan.train_adversarial(
+                gan.MLPGenerator(2, 2), gan.MLPDiscriminator(2), torch.zeros(10, 2), n_critic=0
+            ),
+            ValueError,
+            "n_critic",
+        ),
+        (
+            lambda: gan.train_adversarial(
+                gan.MLPGenerator(2, 2),
+                gan.MLPDiscriminator(2),
+                torch.zeros(10, 2),
+                labels=torch.zeros(3, dtype=torch.long),
+            ),
+            ValueError,
+            "labels",
+        ),
+    ],
+)
 def test_bad_arguments_raise(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
@@ -181,8 +236,8 @@ def test_modulated_linear_matches_explicit_per_sample_weights():
     s = layer.affine(w)
     out = []
     for i in range(6):
-        wi = layer.weight * s[i][None, :]                                # modulation
-        wi = wi / torch.sqrt((wi ** 2).sum(1, keepdim=True) + layer.eps)  # demodulation
+        wi = layer.weight * s[i][None, :]  # modulation
+        wi = wi / torch.sqrt((wi**2).sum(1, keepdim=True) + layer.eps)  # demodulation
         out.append(wi @ x[i])
     assert torch.allclose(layer(x, w), torch.stack(out), atol=1e-5)
     # demodulation gives unit-norm rows: for a unit-variance input, unit-variance output

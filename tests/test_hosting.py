@@ -39,11 +39,13 @@ def test_readme_and_makefile_build_into_site_dir():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "make docs" in readme
-    assert re.search(r"^docs:.*\n(\t.*\n)*\t.*sphinx.*docs " + re.escape(SITE_DIR), makefile,
-                     re.MULTILINE), "the Makefile's docs target no longer builds " + SITE_DIR
+    assert re.search(
+        r"^docs:.*\n(\t.*\n)*\t.*sphinx.*docs " + re.escape(SITE_DIR), makefile, re.MULTILINE
+    ), "the Makefile's docs target no longer builds " + SITE_DIR
 
 
 # -- Read the Docs -----------------------------------------------------------------------
+
 
 def test_rtd_version_and_build_environment(rtd):
     assert rtd["version"] == 2
@@ -54,8 +56,17 @@ def test_rtd_version_and_build_environment(rtd):
 
 
 def test_rtd_keys_are_known(rtd):
-    known = {"version", "build", "sphinx", "python", "formats", "submodules", "search",
-             "conda", "mkdocs"}
+    known = {
+        "version",
+        "build",
+        "sphinx",
+        "python",
+        "formats",
+        "submodules",
+        "search",
+        "conda",
+        "mkdocs",
+    }
     assert set(rtd) <= known, set(rtd) - known
     assert set(rtd["build"]) <= {"os", "tools", "jobs", "commands", "apt_packages"}
 
@@ -71,13 +82,18 @@ def test_rtd_builds_the_readme_site(rtd):
 
 
 def test_system_setup_skip_is_honoured():
-    result = subprocess.run(["bash", str(ROOT / "tools" / "setup-system.sh")],
-                            env={"PATH": "/usr/bin:/bin", "SURVEY_SYSTEM_PACKAGES": "skip"},
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["bash", str(ROOT / "tools" / "setup-system.sh")],
+        env={"PATH": "/usr/bin:/bin", "SURVEY_SYSTEM_PACKAGES": "skip"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0 and "skipped" in result.stdout
 
 
 # -- GitHub Pages ------------------------------------------------------------------------
+
 
 def _triggers(pages: dict) -> dict:
     # YAML 1.1 reads the bare key `on` as the boolean True
@@ -105,8 +121,9 @@ def test_pages_workflow_jobs(pages):
     assert any(u.startswith("actions/checkout@") for u in uses)
     assert any(re.search(r"\bmake docs\b", r) for r in runs), "must build as the README does"
     assert any("tests/test_browser.py" in r for r in runs), "browser tests must run in CI"
-    artifact = next(s for s in build_steps
-                    if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    artifact = next(
+        s for s in build_steps if s.get("uses", "").startswith("actions/upload-pages-artifact@")
+    )
     assert artifact["with"]["path"] == SITE_DIR
     deploy = jobs["deploy"]
     assert deploy["needs"] in ("build", ["build"])
@@ -118,4 +135,5 @@ def test_pages_workflow_uses_debian_for_chromium(pages):
     container = pages["jobs"]["build"].get("container", "")
     image = container if isinstance(container, str) else container.get("image", "")
     assert re.search(r"bookworm|trixie|debian", image), (
-        "the browser tests use Debian's chromium: build in a Debian container")
+        "the browser tests use Debian's chromium: build in a Debian container"
+    )

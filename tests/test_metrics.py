@@ -30,7 +30,10 @@ def test_mmd_matches_a_loop_computation():
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(6, 2, generator=g), torch.randn(5, 2, generator=g) + 1
     s = 0.7
-    k = lambda a, b: torch.exp(-((a - b) ** 2).sum() / (2 * s * s))
+
+    def k(a, b):
+        return torch.exp(-((a - b) ** 2).sum() / (2 * s * s))
+
     xx = sum(k(x[i], x[j]) for i in range(6) for j in range(6) if i != j) / 30
     yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / 20
     xy = sum(k(x[i], y[j]) for i in range(6) for j in range(5)) / 30
@@ -115,19 +118,31 @@ def test_label_accuracy(split):
     assert metrics.label_accuracy(split.x_test, (split.y_test + 1) % 10) < 0.05
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: metrics.mmd_rbf(torch.zeros(5, 2), torch.zeros(5, 3)), "same number of columns"),
-    (lambda: metrics.mmd_rbf(torch.randn(5, 2), torch.randn(5, 2), bandwidth=-1.0), "bandwidth"),
-    (lambda: metrics.energy_distance(torch.randn(1, 2), torch.randn(5, 2)), "x must have at least"),
-    (lambda: metrics.ring_mode_coverage(torch.randn(5, 3), torch.randn(8, 2), 0.1), "samples"),
-    (lambda: metrics.ring_mode_coverage(torch.randn(5, 2), torch.randn(8, 2), 0.0), "std"),
-    (lambda: metrics.digits_fid(torch.rand(10, 63), torch.rand(10, 64)), "samples"),
-    (lambda: metrics.digits_fid(torch.rand(10, 64), torch.rand(10, 64), ridge=0.0), "ridge"),
-    (lambda: metrics.knn_precision_recall(torch.randn(3, 2), torch.randn(10, 2), k=3), "real"),
-    (lambda: metrics.knn_precision_recall(torch.randn(9, 2), torch.randn(10, 2), k=0), "k"),
-    (lambda: metrics.label_accuracy(torch.rand(4, 64), torch.zeros(3, dtype=torch.long)), "labels"),
-    (lambda: metrics.digits_features(torch.full((2, 64), float("nan"))), "x contains NaN"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: metrics.mmd_rbf(torch.zeros(5, 2), torch.zeros(5, 3)), "same number of columns"),
+        (
+            lambda: metrics.mmd_rbf(torch.randn(5, 2), torch.randn(5, 2), bandwidth=-1.0),
+            "bandwidth",
+        ),
+        (
+            lambda: metrics.energy_distance(torch.randn(1, 2), torch.randn(5, 2)),
+            "x must have at least",
+        ),
+        (lambda: metrics.ring_mode_coverage(torch.randn(5, 3), torch.randn(8, 2), 0.1), "samples"),
+        (lambda: metrics.ring_mode_coverage(torch.randn(5, 2), torch.randn(8, 2), 0.0), "std"),
+        (lambda: metrics.digits_fid(torch.rand(10, 63), torch.rand(10, 64)), "samples"),
+        (lambda: metrics.digits_fid(torch.rand(10, 64), torch.rand(10, 64), ridge=0.0), "ridge"),
+        (lambda: metrics.knn_precision_recall(torch.randn(3, 2), torch.randn(10, 2), k=3), "real"),
+        (lambda: metrics.knn_precision_recall(torch.randn(9, 2), torch.randn(10, 2), k=0), "k"),
+        (
+            lambda: metrics.label_accuracy(torch.rand(4, 64), torch.zeros(3, dtype=torch.long)),
+            "labels",
+        ),
+        (lambda: metrics.digits_features(torch.full((2, 64), float("nan"))), "x contains NaN"),
+    ],
+)
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -9,10 +9,20 @@ import torch
 import torch.nn.functional as F
 
 from survey_models import data, train
-from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, PatchVQ,
-                                      TextEncoder, caption_pairs, clip_loss, digit_caption,
-                                      generate_images, info_nce_loss, text_image_sequences,
-                                      zero_shot_predict)
+from survey_models.multimodal import (
+    CLIP,
+    HELDOUT_TEMPLATES,
+    TRAIN_TEMPLATES,
+    PatchVQ,
+    TextEncoder,
+    caption_pairs,
+    clip_loss,
+    digit_caption,
+    generate_images,
+    info_nce_loss,
+    text_image_sequences,
+    zero_shot_predict,
+)
 from survey_models.text import CharTokenizer
 
 
@@ -36,7 +46,7 @@ def test_info_nce_against_hand_computation():
     u = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     v = torch.tensor([[math.cos(0.3), math.sin(0.3)], [math.cos(2.0), math.sin(2.0)]])
     tau = 0.5
-    s = [[math.cos(0.3), math.cos(2.0)], [math.sin(0.3), math.sin(2.0)]]   # s_ij = <u_i, v_j>
+    s = [[math.cos(0.3), math.cos(2.0)], [math.sin(0.3), math.sin(2.0)]]  # s_ij = <u_i, v_j>
     e = [[math.exp(s[i][j] / tau) for j in range(2)] for i in range(2)]
     i2t = -(math.log(e[0][0] / (e[0][0] + e[0][1])) + math.log(e[1][1] / (e[1][0] + e[1][1]))) / 2
     t2i = -(math.log(e[0][0] / (e[0][0] + e[1][0])) + math.log(e[1][1] / (e[0][1] + e[1][1]))) / 2
@@ -64,13 +74,21 @@ def test_info_nce_same_class_targets():
     labels = torch.tensor([4, 4, 2])
     tau = 1.0
     s = (u @ v.T).tolist()
+
     def logsm(row, j):
         return row[j] - math.log(sum(math.exp(r) for r in row))
+
     cols = [[s[i][j] for i in range(3)] for j in range(3)]
-    i2t = (-(0.5 * logsm(s[0], 0) + 0.5 * logsm(s[0], 1)) - (0.5 * logsm(s[1], 0)
-           + 0.5 * logsm(s[1], 1)) - logsm(s[2], 2)) / 3
-    t2i = (-(0.5 * logsm(cols[0], 0) + 0.5 * logsm(cols[0], 1)) - (0.5 * logsm(cols[1], 0)
-           + 0.5 * logsm(cols[1], 1)) - logsm(cols[2], 2)) / 3
+    i2t = (
+        -(0.5 * logsm(s[0], 0) + 0.5 * logsm(s[0], 1))
+        - (0.5 * logsm(s[1], 0) + 0.5 * logsm(s[1], 1))
+        - logsm(s[2], 2)
+    ) / 3
+    t2i = (
+        -(0.5 * logsm(cols[0], 0) + 0.5 * logsm(cols[0], 1))
+        - (0.5 * logsm(cols[1], 0) + 0.5 * logsm(cols[1], 1))
+        - logsm(cols[2], 2)
+    ) / 3
     got = float(info_nce_loss(u, v, tau, labels))
     assert math.isclose(got, (i2t + t2i) / 2, rel_tol=1e-6)
     # the plain loss (other "4" caption counted as a negative) is a different number
@@ -89,10 +107,12 @@ def test_clip_learns_digits_zero_shot():
     """A short training run must beat chance (0.1) by far on a held-out template."""
     train.set_seed(0)
     split = data.digits_split(0.3, seed=0)
-    tok = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES],
-                        specials=True)
-    x, t, y = caption_pairs(split.x_train, split.y_train, tok, TRAIN_TEMPLATES, repeats=2,
-                            length=24)
+    tok = CharTokenizer(
+        [digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES], specials=True
+    )
+    x, t, y = caption_pairs(
+        split.x_train, split.y_train, tok, TRAIN_TEMPLATES, repeats=2, length=24
+    )
     model = CLIP(tok.vocab_size, hidden=128, embed_dim=32)
     train.fit(model, clip_loss, (x, t, y), epochs=3, batch_size=128, lr=3e-3)
     class_tokens = tok.encode([digit_caption(d, HELDOUT_TEMPLATES[0]) for d in range(10)], 24)
@@ -133,11 +153,17 @@ def test_text_image_sequences_targets():
 
 def test_generate_images_only_emits_image_codes():
     from survey_models.transformer import GPT
+
     torch.manual_seed(0)
     vq = PatchVQ(codebook_size=8, patch=2).fit(data.load_digits()[0][:100], iters=3)
     model = GPT(vocab_size=10 + 1 + 8, block_size=4 + 1 + 16, n_layer=1, n_head=2, d_model=16)
-    imgs, tokens = generate_images(model, torch.tensor([[3, 4, 0, 0]] * 3), vq, text_vocab=10,
-                                   generator=torch.Generator().manual_seed(0))
+    imgs, tokens = generate_images(
+        model,
+        torch.tensor([[3, 4, 0, 0]] * 3),
+        vq,
+        text_vocab=10,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert imgs.shape == (3, 64) and tokens.shape == (3, 16)
     assert int(tokens.min()) >= 0 and int(tokens.max()) < 8
 
@@ -164,11 +190,20 @@ def test_bad_arguments_raise_named_errors():
     with pytest.raises(ValueError, match="tokens must lie"):
         CLIP(10).encode_text(torch.tensor([[1, 12]]))
     with pytest.raises(ValueError, match="repeats"):
-        caption_pairs(torch.rand(3, 64), torch.zeros(3, dtype=torch.long),
-                      CharTokenizer(["a"], specials=True), TRAIN_TEMPLATES, repeats=0)
+        caption_pairs(
+            torch.rand(3, 64),
+            torch.zeros(3, dtype=torch.long),
+            CharTokenizer(["a"], specials=True),
+            TRAIN_TEMPLATES,
+            repeats=0,
+        )
     with pytest.raises(ValueError, match="specials"):  # captions need the <pad> id
-        caption_pairs(torch.rand(3, 64), torch.zeros(3, dtype=torch.long),
-                      CharTokenizer(["a"]), TRAIN_TEMPLATES)
+        caption_pairs(
+            torch.rand(3, 64),
+            torch.zeros(3, dtype=torch.long),
+            CharTokenizer(["a"]),
+            TRAIN_TEMPLATES,
+        )
 
 
 def test_encode_refuses_to_cut_a_caption_silently():

@@ -60,6 +60,7 @@ def test_autoencoder_diagram_draws_three_layers():
 
 def _draws() -> tuple[float, float, float]:
     import random
+
     return random.random(), float(np.random.rand()), torch.rand(1).item()
 
 
@@ -87,8 +88,7 @@ def test_setup_example_closes_figures_styles_pins_a_thread_and_seeds(restored_th
     device = setup_example(3)
     assert device == torch.device("cpu")
     assert plt.get_fignums() == []
-    assert matplotlib.rcParams["lines.linewidth"] == matplotlib.rcParamsDefault[
-        "lines.linewidth"]
+    assert matplotlib.rcParams["lines.linewidth"] == matplotlib.rcParamsDefault["lines.linewidth"]
     assert matplotlib.rcParams["font.sans-serif"][0] == plotting.CJK_FONT_NAME
     assert torch.get_num_threads() == 1
     assert {lib["num_threads"] for lib in threadpool_info()} == {1}  # NumPy's BLAS too
@@ -108,8 +108,12 @@ def test_the_build_hook_gives_the_set_up_of_a_script_run_alone(restored_threads)
     from survey_models import setup_example
 
     def state():
-        return (_draws(), torch.get_num_threads(), dict(matplotlib.rcParams),
-                [lib["num_threads"] for lib in threadpool_info()])
+        return (
+            _draws(),
+            torch.get_num_threads(),
+            dict(matplotlib.rcParams),
+            [lib["num_threads"] for lib in threadpool_info()],
+        )
 
     plotting.reset_for_example({}, "gallery/x/plot_x.py", "before")
     from_hook = state()

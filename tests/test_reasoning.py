@@ -16,7 +16,7 @@ def test_parity_direct_labels_and_mask():
     expected = torch.tensor([sum(row) % 2 for row in bits.tolist()])
     assert torch.equal(task.answers[:, 0], expected)
     assert torch.equal(task.y[:, -1], expected)
-    assert (task.y[:, :-1] == R.IGNORE).all()      # only the answer is scored
+    assert (task.y[:, :-1] == R.IGNORE).all()  # only the answer is scored
     assert torch.equal(task.full[:, :12], bits)
     assert (task.full[:, 12] == 2).all()
 
@@ -48,15 +48,18 @@ def test_addition_plain_labels():
     a, b = torch.tensor([44, 999, 0, 357]), torch.tensor([417, 1, 0, 486])
     task = R.addition_task(a, b, 3)
     assert [R.decode_addition(s) for s in task.full] == [
-        "044+417=0461", "999+001=1000", "000+000=0000", "357+486=0843"]
+        "044+417=0461",
+        "999+001=1000",
+        "000+000=0000",
+        "357+486=0843",
+    ]
     sums = task.answers @ torch.tensor([1000, 100, 10, 1])
     assert torch.equal(sums, a + b)
     assert task.prompt_length == 8 and task.generated_length == 4
 
 
 def test_addition_scratchpad_columns():
-    assert R.addition_scratchpad(357, 486, 3) == [(7, 6, 0, 3, 1), (5, 8, 1, 4, 1),
-                                                   (3, 4, 1, 8, 0)]
+    assert R.addition_scratchpad(357, 486, 3) == [(7, 6, 0, 3, 1), (5, 8, 1, 4, 1), (3, 4, 1, 8, 0)]
     task = R.addition_task(torch.tensor([357]), torch.tensor([486]), 3, scratchpad=True)
     assert R.decode_addition(task.full[0]) == "357+486=76031;58141;34180;>0843"
     assert (task.y[0, :7] == R.IGNORE).all() and (task.y[0, 7:] != R.IGNORE).all()
@@ -135,8 +138,9 @@ def test_gpt_learns_chain_of_thought_parity():
         task = R.parity_task(R.random_bits(64, 6, seed=0), chain_of_thought=True)
         model = GPT(task.vocab_size, task.x.shape[1], n_layer=2, n_head=4, d_model=64)
         before = R.exact_match(model, task)
-        hist = train.fit(model, lm_loss, (task.x, task.y), steps=300, batch_size=64, lr=1e-3,
-                         seed=0)
+        hist = train.fit(
+            model, lm_loss, (task.x, task.y), steps=300, batch_size=64, lr=1e-3, seed=0
+        )
         after = R.exact_match(model, task)
     finally:
         torch.set_num_threads(threads)
@@ -157,6 +161,13 @@ def test_fit_callback_sees_each_log_point():
         m.eval()
         seen.append(step)
 
-    train.fit(model, lambda m, a, b: ((m(a) - b) ** 2).mean(), (x, y), steps=30,
-              batch_size=5, log_every=10, callback=callback)
+    train.fit(
+        model,
+        lambda m, a, b: ((m(a) - b) ** 2).mean(),
+        (x, y),
+        steps=30,
+        batch_size=5,
+        log_every=10,
+        callback=callback,
+    )
     assert seen == [10, 20, 30]

@@ -65,8 +65,10 @@ def missing_fields(entry) -> list[str]:
     if kind == "inproceedings" and not (_has(entry, "pages") or _has(entry, "eprint")):
         missing.append("pages or eprint")
     if kind == "misc" and not (
-            _has(entry, "eprint") or _has(entry, "number")
-            or (_has(entry, "url") and _has(entry, "urldate"))):
+        _has(entry, "eprint")
+        or _has(entry, "number")
+        or (_has(entry, "url") and _has(entry, "urldate"))
+    ):
         missing.append("eprint, number, or url with urldate")  # an [EB/OL] needs them
     if _has(entry, "eprint") and entry.fields.get("archivePrefix", "").lower() != "arxiv":
         missing.append("archivePrefix = {arXiv}")
@@ -99,8 +101,7 @@ def test_every_entry_has_the_fields_the_style_needs(bib):
 
 
 def test_fields_are_well_formed(bib):
-    problems = {key: malformed_fields(e) for key, e in bib.entries.items()
-                if malformed_fields(e)}
+    problems = {key: malformed_fields(e) for key, e in bib.entries.items() if malformed_fields(e)}
     assert not problems, problems
 
 
@@ -112,8 +113,11 @@ def test_keys_follow_firstauthor_year_word(bib):
 def test_missing_field_is_caught():
     """The check above can fail: a journal article without volume and identifier."""
     from pybtex.database import parse_string
-    entry = parse_string("@article{x2020y, author={A, B}, title={T}, journal={J},"
-                         " year={2020}, pages={1--2}}", "bibtex").entries["x2020y"]
+
+    entry = parse_string(
+        "@article{x2020y, author={A, B}, title={T}, journal={J}, year={2020}, pages={1--2}}",
+        "bibtex",
+    ).entries["x2020y"]
     assert missing_fields(entry) == ["volume", "doi, eprint or url"]
 
 
@@ -134,8 +138,11 @@ def test_every_entry_formats_in_gbt7714(bib):
 def cited_keys() -> dict[str, set[str]]:
     """Every key cited in docs/ (MyST and reST) and gallery/ (example docstrings)."""
     cited: dict[str, set[str]] = {}
-    sources = [*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.rst"),
-               *(ROOT / "gallery").rglob("*.py")]
+    sources = [
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "docs").rglob("*.rst"),
+        *(ROOT / "gallery").rglob("*.py"),
+    ]
     for path in sources:
         rel = path.relative_to(ROOT)
         if rel.parts[:2] in {("docs", "_build"), ("docs", "auto_examples")}:
@@ -159,10 +166,12 @@ def test_every_bib_entry_is_cited_somewhere(bib):
 
 # -- citing the codebook itself ---------------------------------------------------------
 
+
 def test_citation_cff_has_required_keys_and_matches_package():
     import tomllib
 
     import yaml
+
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     for key in ("cff-version", "message", "title", "authors", "version", "type"):
         assert cff.get(key), f"CITATION.cff lacks {key}"
@@ -174,10 +183,11 @@ def test_citation_cff_has_required_keys_and_matches_package():
 
 
 def test_front_page_bibtex_parses_and_agrees_with_citation_cff():
-    from pybtex.database import parse_string
     import yaml
+    from pybtex.database import parse_string
+
     index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
-    section = index[index.index("## 如何引用"):]
+    section = index[index.index("## 如何引用") :]
     block = re.search(r"```bibtex\n(.*?)```", section, re.S).group(1)
     entry = next(iter(parse_string(block, "bibtex").entries.values()))
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))

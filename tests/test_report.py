@@ -7,13 +7,22 @@ from survey_models.report import EXAMPLE_ENV, RESULTS_DIR_ENV, report
 
 def test_report_prints_and_records(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
-    returned = report("误差", 0.5, unit="nats", claim="c", target="< 1", passed=0.5 < 1,
-               example="plot_demo")
+    returned = report(
+        "误差", 0.5, unit="nats", claim="c", target="< 1", passed=0.5 < 1, example="plot_demo"
+    )
     out = capsys.readouterr().out
     assert "误差 = 0.5 nats" in out and "达到" in out
     line = json.loads((tmp_path / "plot_demo.jsonl").read_text(encoding="utf-8"))
-    assert line == {"example": "plot_demo", "name": "误差", "value": 0.5, "unit": "nats",
-                    "claim": "c", "target": "< 1", "passed": True, "key": None}
+    assert line == {
+        "example": "plot_demo",
+        "name": "误差",
+        "value": 0.5,
+        "unit": "nats",
+        "claim": "c",
+        "target": "< 1",
+        "passed": True,
+        "key": None,
+    }
     assert returned is None  # sphinx-gallery would show a returned value under the cell
 
 
@@ -25,23 +34,27 @@ def test_report_without_directory_only_prints(monkeypatch, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("value, exc", [(float("nan"), ValueError), (float("inf"), ValueError),
-                                        ("abc", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "value, exc",
+    [(float("nan"), ValueError), (float("inf"), ValueError), ("abc", TypeError), (True, TypeError)],
+)
 def test_report_rejects_non_numbers(value, exc):
     with pytest.raises(exc, match="value"):
         report("x", value, example="plot_demo")
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    ({"example": "../../escaped"}, ValueError, "example"),
-    ({"example": "a/b"}, ValueError, "example"),
-    ({"passed": "no"}, TypeError, "passed"),
-    ({"passed": 1}, TypeError, "passed"),
-    ({"key": "Has Space"}, ValueError, "key"),
-    ({"unit": 3}, TypeError, "unit"),
-])
-def test_report_rejects_bad_arguments_and_writes_nothing(kwargs, exc, match, tmp_path,
-                                                          monkeypatch):
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"example": "../../escaped"}, ValueError, "example"),
+        ({"example": "a/b"}, ValueError, "example"),
+        ({"passed": "no"}, TypeError, "passed"),
+        ({"passed": 1}, TypeError, "passed"),
+        ({"key": "Has Space"}, ValueError, "key"),
+        ({"unit": 3}, TypeError, "unit"),
+    ],
+)
+def test_report_rejects_bad_arguments_and_writes_nothing(kwargs, exc, match, tmp_path, monkeypatch):
     monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path / "results"))
     with pytest.raises(exc, match=match):
         report("x", 1.0, **{"example": "plot_demo", **kwargs})
@@ -51,6 +64,7 @@ def test_report_rejects_bad_arguments_and_writes_nothing(kwargs, exc, match, tmp
 def test_report_accepts_numpy_and_torch_verdicts(tmp_path, monkeypatch):
     import numpy as np
     import torch
+
     monkeypatch.setenv(RESULTS_DIR_ENV, str(tmp_path))
     report("a", 1.0, passed=np.float64(1.0) < 2, example="plot_demo", key="a")
     report("b", 1.0, passed=torch.tensor(3.0) < 2, example="plot_demo", key="b")
@@ -59,8 +73,11 @@ def test_report_accepts_numpy_and_torch_verdicts(tmp_path, monkeypatch):
 
 
 def _recorded_example(tmp_path):
-    (line,) = [json.loads(x) for f in tmp_path.glob("*.jsonl")
-               for x in f.read_text(encoding="utf-8").splitlines()]
+    (line,) = [
+        json.loads(x)
+        for f in tmp_path.glob("*.jsonl")
+        for x in f.read_text(encoding="utf-8").splitlines()
+    ]
     return line["example"]
 
 

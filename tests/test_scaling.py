@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from survey_models.scaling import (MLP, RandomFeatures, double_descent_curve, fit_power_law,
-                                   min_norm_least_squares, random_features_error,
-                                   teacher_regression_data, with_label_noise)
+from survey_models.scaling import (
+    MLP,
+    RandomFeatures,
+    double_descent_curve,
+    fit_power_law,
+    min_norm_least_squares,
+    random_features_error,
+    teacher_regression_data,
+    with_label_noise,
+)
 from survey_models.train import count_parameters
 
 
@@ -30,7 +37,7 @@ def test_min_norm_interpolates_and_is_smallest():
     y = torch.randn(10, generator=g, dtype=torch.float64)
     beta = min_norm_least_squares(phi, y)
     assert beta.shape == (40,)
-    assert torch.allclose(phi @ beta, y, atol=1e-9)           # interpolates
+    assert torch.allclose(phi @ beta, y, atol=1e-9)  # interpolates
     # Adding any null-space direction keeps the fit but increases the norm.
     null = torch.linalg.svd(phi).Vh[10:].T @ torch.randn(30, generator=g, dtype=torch.float64)
     assert torch.allclose(phi @ (beta + null), y, atol=1e-9)
@@ -101,11 +108,11 @@ def test_random_features_error_interpolates_training_set():
 
 def test_power_law_recovers_exact_law():
     n = np.array([10, 30, 100, 300, 1000.0])
-    fit = fit_power_law(n, 5.0 * n ** -0.3)
+    fit = fit_power_law(n, 5.0 * n**-0.3)
     assert fit.exponent == pytest.approx(0.3, abs=1e-10)
     assert fit.coefficient == pytest.approx(5.0, rel=1e-10)
     assert fit.r2 == pytest.approx(1.0, abs=1e-12)
-    assert fit(100.0) == pytest.approx(5.0 * 100 ** -0.3)
+    assert fit(100.0) == pytest.approx(5.0 * 100**-0.3)
 
 
 def test_power_law_r2_detects_a_bad_fit():

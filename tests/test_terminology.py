@@ -54,8 +54,20 @@ VARIANT_LINE = re.compile(r"^\s+不用：(.*)$")
 DOC_LINK = re.compile(r"见 \{doc\}`([^`]+)`")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*(.*)$")
 # directives whose body is not prose
-NON_PROSE = {"code-cell", "code-block", "code", "sourcecode", "math", "literalinclude",
-             "eval-rst", "raw", "bibliography", "toctree", "csv-table", "list-table"}
+NON_PROSE = {
+    "code-cell",
+    "code-block",
+    "code",
+    "sourcecode",
+    "math",
+    "literalinclude",
+    "eval-rst",
+    "raw",
+    "bibliography",
+    "toctree",
+    "csv-table",
+    "list-table",
+}
 OPTION_LINE = re.compile(r"^\s*:[\w-]+:(\s|$)")
 LABEL_LINE = re.compile(r"^\s*\([\w:.-]+\)=\s*$")
 ROLE = re.compile(r"\{[\w:.+-]+\}(`+)(?:(?!\1).)*?\1", re.S)
@@ -71,6 +83,7 @@ EXERCISE = re.compile(r"^(\d+[.)]|[-*+])\s+\S")
 # --------------------------------------------------------------------------------------
 # parsing
 # --------------------------------------------------------------------------------------
+
 
 def glossary_entries(path: Path = GLOSSARY) -> list[dict]:
     """Entries of the ``{glossary}`` block: ``terms`` (the unindented lines), ``body``
@@ -123,15 +136,18 @@ def prose_lines(text: str, skip_variant_lines: bool = False) -> list[str]:
             continue
         if stack and not stack[-1][2]:  # inside code: only its closing fence matters
             char, length, _ = stack[-1]
-            if fence and fence.group(1)[0] == char and len(fence.group(1)) >= length \
-                    and not fence.group(2):
+            if (
+                fence
+                and fence.group(1)[0] == char
+                and len(fence.group(1)) >= length
+                and not fence.group(2)
+            ):
                 stack.pop()
             out.append("")
             continue
         if fence:
             marker, info = fence.group(1), fence.group(2)
-            if not info and stack and stack[-1][0] == marker[0] \
-                    and len(marker) >= stack[-1][1]:
+            if not info and stack and stack[-1][0] == marker[0] and len(marker) >= stack[-1][1]:
                 stack.pop()  # closes a prose directive
             else:
                 name = re.match(r"\{([\w:-]+)\}", info)
@@ -147,8 +163,11 @@ def prose_lines(text: str, skip_variant_lines: bool = False) -> list[str]:
                 in_math = True
             out.append("")
             continue
-        if (stack and OPTION_LINE.match(line)) or LABEL_LINE.match(line) \
-                or (skip_variant_lines and VARIANT_LINE.match(line)):
+        if (
+            (stack and OPTION_LINE.match(line))
+            or LABEL_LINE.match(line)
+            or (skip_variant_lines and VARIANT_LINE.match(line))
+        ):
             out.append("")
             continue
         out.append(line)
@@ -182,8 +201,9 @@ def variant_pattern(variant: str) -> re.Pattern:
     return re.compile(r"[ \u3000]?".join(parts))
 
 
-def find_variants(text: str, table: dict[str, str],
-                  skip_variant_lines: bool = False) -> list[tuple[int, str, str]]:
+def find_variants(
+    text: str, table: dict[str, str], skip_variant_lines: bool = False
+) -> list[tuple[int, str, str]]:
     """``(line, variant, term)`` for each use of a rejected variant in the prose."""
     joined, starts = join_paragraphs(prose_lines(text, skip_variant_lines))
     hits = []
@@ -222,8 +242,7 @@ def count_exercises(lines: list[str]) -> int:
         match = FENCE.match(line)
         if match:
             marker, info = match.group(1), match.group(2)
-            if stack and not info and marker[0] == stack[-1][0] \
-                    and len(marker) >= len(stack[-1]):
+            if stack and not info and marker[0] == stack[-1][0] and len(marker) >= len(stack[-1]):
                 stack.pop()
             elif info or not stack:
                 stack.append(marker)
@@ -237,11 +256,20 @@ def count_exercises(lines: list[str]) -> int:
 # the glossary itself
 # --------------------------------------------------------------------------------------
 
+
 def test_glossary_lists_the_house_variants():
     table = variant_table()
-    for variant, term in {"模式崩塌": "模式崩溃", "软标签": "软目标", "大型语言模型": "大语言模型",
-                          "潜空间": "潜在空间", "隐空间": "潜在空间", "调和网络": "簧风琴",
-                          "Gibbs 采样": "吉布斯采样", "重建": "重构", "nats": "奈特"}.items():
+    for variant, term in {
+        "模式崩塌": "模式崩溃",
+        "软标签": "软目标",
+        "大型语言模型": "大语言模型",
+        "潜空间": "潜在空间",
+        "隐空间": "潜在空间",
+        "调和网络": "簧风琴",
+        "Gibbs 采样": "吉布斯采样",
+        "重建": "重构",
+        "nats": "奈特",
+    }.items():
         assert table.get(variant) == term, f"glossary lacks 不用：{variant} under {term}"
 
 
@@ -252,12 +280,15 @@ def test_variants_are_not_terms_nor_inside_terms():
     for entry in entries:
         for variant in entry["variants"]:
             assert variant, f"empty variant in the 不用 line of {entry['terms'][0]}"
-            assert variant not in seen, f"{variant} listed under {seen.get(variant)} " \
-                                        f"and {entry['terms'][0]}"
+            assert variant not in seen, (
+                f"{variant} listed under {seen.get(variant)} and {entry['terms'][0]}"
+            )
             seen[variant] = entry["terms"][0]
             inside = [t for t in terms if variant_pattern(variant).search(t)]
-            assert not inside, f"variant {variant} occurs in the term(s) {inside}: " \
-                               "the term itself would be flagged"
+            assert not inside, (
+                f"variant {variant} occurs in the term(s) {inside}: "
+                "the term itself would be flagged"
+            )
 
 
 def test_every_entry_points_to_an_existing_chapter():
@@ -270,8 +301,9 @@ def test_every_entry_points_to_an_existing_chapter():
         for target in links:
             target = target.split("<")[-1].rstrip(">").strip()
             base = DOCS / target.lstrip("/")
-            if not any(base.with_name(base.name + ext).exists()
-                       for ext in (".md", ".rst", ".ipynb")):
+            if not any(
+                base.with_name(base.name + ext).exists() for ext in (".md", ".rst", ".ipynb")
+            ):
                 problems.append(f"{entry['terms'][0]}: {target} does not exist")
     assert not problems, "\n".join(problems)
 
@@ -279,20 +311,23 @@ def test_every_entry_points_to_an_existing_chapter():
 def test_glossary_definitions_use_no_variant():
     text = GLOSSARY.read_text(encoding="utf-8")
     hits = find_variants(text, variant_table(), skip_variant_lines=True)
-    assert not hits, "\n".join(f"docs/glossary.md:{line}: {variant} → use {term}"
-                               for line, variant, term in hits)
+    assert not hits, "\n".join(
+        f"docs/glossary.md:{line}: {variant} → use {term}" for line, variant, term in hits
+    )
 
 
 # --------------------------------------------------------------------------------------
 # the chapters
 # --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_no_rejected_variant_in_the_prose(page):
     hits = find_variants(page.read_text(encoding="utf-8"), variant_table())
     rel = page.relative_to(ROOT)
     assert not hits, f"{len(hits)} rejected variant(s):\n" + "\n".join(
-        f"{rel}:{line}: {variant} → use {term}" for line, variant, term in hits)
+        f"{rel}:{line}: {variant} → use {term}" for line, variant, term in hits
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
@@ -304,8 +339,9 @@ def test_chapter_ends_with_summary_and_exercises(chapter):
     assert titles.count("练习") == 1, f"{rel}: {titles.count('练习')} headings '## 练习'"
     assert titles.index("小结") < titles.index("练习"), f"{rel}: 练习 comes before 小结"
     if "参考文献" in titles:
-        assert titles.index("练习") < titles.index("参考文献"), \
+        assert titles.index("练习") < titles.index("参考文献"), (
             f"{rel}: 小结 and 练习 must come before 参考文献"
+        )
     exercises = next(lines for level, title, lines in found if level == 2 and title == "练习")
     n = count_exercises(exercises)
     assert 4 <= n <= 8, f"{rel}: {n} exercises under ## 练习 (4 to 8 wanted)"
@@ -315,32 +351,57 @@ def test_chapter_ends_with_summary_and_exercises(chapter):
 # the checks can fail
 # --------------------------------------------------------------------------------------
 
+
 def test_variant_finder_sees_prose_only():
-    table = {"模式崩塌": "模式崩溃", "Gibbs 采样": "吉布斯采样", "nats": "奈特", "大型语言模型": "大语言模型"}
-    text = "\n".join([
-        "GAN 会出现模式崩塌。",                          # 1: prose
-        "`模式崩塌` 与 {ref}`模式崩塌 <x>` 与 $模式崩塌$",   # 2: code, role, math
-        "```python",                                    # 3
-        "x = '模式崩塌'",                                # 4: code block
-        "```",                                          # 5
-        "交替 Gibbs采样，单位 nats/图，natsume 不算，压缩大型",  # 6: two hits, split variant
-        "语言模型的做法。",                               # 7
-        "",                                             # 8
-        ":::{admonition} 提示",                          # 9
-        ":class: dropdown",                             # 10
-        "答案：模式崩塌。",                               # 11: a hint is prose
-        ":::",                                          # 12
-        "$$",                                           # 13
-        "\\text{模式崩塌}",                              # 14: display math
-        "$$ (eq-x)",                                    # 15
-    ])
+    table = {
+        "模式崩塌": "模式崩溃",
+        "Gibbs 采样": "吉布斯采样",
+        "nats": "奈特",
+        "大型语言模型": "大语言模型",
+    }
+    text = "\n".join(
+        [
+            "GAN 会出现模式崩塌。",  # 1: prose
+            "`模式崩塌` 与 {ref}`模式崩塌 <x>` 与 $模式崩塌$",  # 2: code, role, math
+            "```python",  # 3
+            "x = '模式崩塌'",  # 4: code block
+            "```",  # 5
+            "交替 Gibbs采样，单位 nats/图，natsume 不算，压缩大型",  # 6: two hits, split variant
+            "语言模型的做法。",  # 7
+            "",  # 8
+            ":::{admonition} 提示",  # 9
+            ":class: dropdown",  # 10
+            "答案：模式崩塌。",  # 11: a hint is prose
+            ":::",  # 12
+            "$$",  # 13
+            "\\text{模式崩塌}",  # 14: display math
+            "$$ (eq-x)",  # 15
+        ]
+    )
     hits = find_variants(text, table)
-    assert hits == [(1, "模式崩塌", "模式崩溃"), (6, "Gibbs 采样", "吉布斯采样"),
-                    (6, "nats", "奈特"), (6, "大型语言模型", "大语言模型"),
-                    (11, "模式崩塌", "模式崩溃")], hits
+    assert hits == [
+        (1, "模式崩塌", "模式崩溃"),
+        (6, "Gibbs 采样", "吉布斯采样"),
+        (6, "nats", "奈特"),
+        (6, "大型语言模型", "大语言模型"),
+        (11, "模式崩塌", "模式崩溃"),
+    ], hits
 
 
 def test_exercise_count_skips_folded_hints():
-    lines = ["", "1. 第一题", "", ":::{admonition} 提示", ":class: dropdown", "- 不是练习",
-             "2. 也不是", ":::", "", "2. 第二题", "   - 子项不算", "- 第三题", ""]
+    lines = [
+        "",
+        "1. 第一题",
+        "",
+        ":::{admonition} 提示",
+        ":class: dropdown",
+        "- 不是练习",
+        "2. 也不是",
+        ":::",
+        "",
+        "2. 第二题",
+        "   - 子项不算",
+        "- 第三题",
+        "",
+    ]
     assert count_exercises(lines) == 3

@@ -7,8 +7,16 @@ import math
 import pytest
 import torch
 
-from survey_models.text import (CORPORA, CharTokenizer, bigram_counts, bigram_nll, load_corpus,
-                                split_ids, unigram_nll, windows)
+from survey_models.text import (
+    CORPORA,
+    CharTokenizer,
+    bigram_counts,
+    bigram_nll,
+    load_corpus,
+    split_ids,
+    unigram_nll,
+    windows,
+)
 
 
 def test_corpus_is_the_expected_text():
@@ -56,17 +64,24 @@ def test_tokenizer_with_specials_reserves_pad_and_unk():
     assert tok.decode(tok.encode("hex")) == "he<unk>"
 
 
-@pytest.mark.parametrize("call, exc, name", [
-    (lambda: CharTokenizer(5), TypeError, "corpus"),
-    (lambda: CharTokenizer(["a", 1]), TypeError, "corpus"),
-    (lambda: CharTokenizer("a", specials=1), TypeError, "specials"),
-    (lambda: CharTokenizer("ab").encode(5), TypeError, "texts"),
-    (lambda: CharTokenizer("ab", specials=True).encode("ab", 3), TypeError, "texts"),
-    (lambda: CharTokenizer("ab", specials=True).encode([5], 3), TypeError, "texts"),
-    (lambda: CharTokenizer("ab").decode("ab"), TypeError, "ids"),
-    (lambda: CharTokenizer("ab").decode([1.5]), TypeError, "ids"),
-    (lambda: CharTokenizer("ab").decode(torch.zeros(2, 2, dtype=torch.long)), ValueError, "ids"),
-])
+@pytest.mark.parametrize(
+    "call, exc, name",
+    [
+        (lambda: CharTokenizer(5), TypeError, "corpus"),
+        (lambda: CharTokenizer(["a", 1]), TypeError, "corpus"),
+        (lambda: CharTokenizer("a", specials=1), TypeError, "specials"),
+        (lambda: CharTokenizer("ab").encode(5), TypeError, "texts"),
+        (lambda: CharTokenizer("ab", specials=True).encode("ab", 3), TypeError, "texts"),
+        (lambda: CharTokenizer("ab", specials=True).encode([5], 3), TypeError, "texts"),
+        (lambda: CharTokenizer("ab").decode("ab"), TypeError, "ids"),
+        (lambda: CharTokenizer("ab").decode([1.5]), TypeError, "ids"),
+        (
+            lambda: CharTokenizer("ab").decode(torch.zeros(2, 2, dtype=torch.long)),
+            ValueError,
+            "ids",
+        ),
+    ],
+)
 def test_tokenizer_names_the_bad_argument(call, exc, name):
     with pytest.raises(exc, match=name):
         call()

@@ -32,8 +32,16 @@ def test_fit_by_steps_logs_validation_and_is_deterministic():
     for _ in range(2):
         torch.manual_seed(0)
         model = nn.Linear(3, 1)
-        h = train.fit(model, mse_loss, (x, y), steps=50, log_every=10, lr=0.05,
-                      val_data=(x[:64], y[:64]), seed=3)
+        h = train.fit(
+            model,
+            mse_loss,
+            (x, y),
+            steps=50,
+            log_every=10,
+            lr=0.05,
+            val_data=(x[:64], y[:64]),
+            seed=3,
+        )
         runs.append((h, model.weight.detach().clone()))
     h, w = runs[0]
     assert h.steps == [10, 20, 30, 40, 50]
@@ -46,15 +54,22 @@ def test_evaluate_averages_over_all_rows():
     model = nn.Linear(3, 1)
     with torch.no_grad():
         expected = float(((model(x) - y) ** 2).mean())
-    assert train.evaluate(model, mse_loss, (x, y), batch_size=7) == pytest.approx(expected, rel=1e-5)
+    assert train.evaluate(model, mse_loss, (x, y), batch_size=7) == pytest.approx(
+        expected, rel=1e-5
+    )
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"epochs": 0}, "epochs"), ({"epochs": 1, "lr": -1.0}, "lr"),
-    ({"epochs": 1, "batch_size": 0}, "batch_size"),
-    ({"epochs": 1, "optimizer": "lbfgs"}, "optimizer"),
-    ({"epochs": 1, "steps": 5}, "exactly one"), ({}, "exactly one"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"epochs": 1, "lr": -1.0}, "lr"),
+        ({"epochs": 1, "batch_size": 0}, "batch_size"),
+        ({"epochs": 1, "optimizer": "lbfgs"}, "optimizer"),
+        ({"epochs": 1, "steps": 5}, "exactly one"),
+        ({}, "exactly one"),
+    ],
+)
 def test_fit_rejects_bad_arguments(kwargs, name):
     x, y = linear_problem(n=8)
     with pytest.raises(ValueError, match=name):
@@ -75,6 +90,7 @@ def test_set_seed_makes_randomness_repeatable():
 
 
 # --- the shared classification helpers -------------------------------------------------------
+
 
 class FixedLogits(nn.Module):
     """Logits = x itself; a dropout layer makes training and evaluation mode differ."""
@@ -130,20 +146,45 @@ def test_accuracy_does_not_depend_on_the_batch_size_and_takes_a_bias_shift():
     assert train.accuracy(model, x, y, bias_shift=shift) == float((y == 2).sum()) / 50
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: train.accuracy("m", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)), "model"),
-    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(1, dtype=torch.long)),
-     "y"),
-    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2)), "y"),
-    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)),
-     "x"),
-    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2, dtype=torch.long),
-                            batch_size=0), "batch_size"),
-    (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2, dtype=torch.long),
-                            bias_shift=torch.zeros(5)), "bias_shift"),
-    (lambda: train.classification_loss(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2)), "y"),
-    (lambda: train.count_parameters("m"), "model"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: train.accuracy("m", torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)), "model"),
+        (
+            lambda: train.accuracy(
+                nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(1, dtype=torch.long)
+            ),
+            "y",
+        ),
+        (lambda: train.accuracy(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2)), "y"),
+        (
+            lambda: train.accuracy(
+                nn.Linear(3, 2), torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)
+            ),
+            "x",
+        ),
+        (
+            lambda: train.accuracy(
+                nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2, dtype=torch.long), batch_size=0
+            ),
+            "batch_size",
+        ),
+        (
+            lambda: train.accuracy(
+                nn.Linear(3, 2),
+                torch.zeros(2, 3),
+                torch.zeros(2, dtype=torch.long),
+                bias_shift=torch.zeros(5),
+            ),
+            "bias_shift",
+        ),
+        (
+            lambda: train.classification_loss(nn.Linear(3, 2), torch.zeros(2, 3), torch.zeros(2)),
+            "y",
+        ),
+        (lambda: train.count_parameters("m"), "model"),
+    ],
+)
 def test_classification_helpers_name_the_bad_argument(call, name):
     with pytest.raises((TypeError, ValueError), match=name):
         call()
@@ -154,8 +195,9 @@ def test_classification_loss_is_cross_entropy_and_trains_with_fit():
     x = torch.randn(64, 2, generator=g)
     y = (x[:, 0] > 0).long()
     model = nn.Linear(2, 2)
-    assert torch.equal(train.classification_loss(model, x, y),
-                       nn.functional.cross_entropy(model(x), y))
+    assert torch.equal(
+        train.classification_loss(model, x, y), nn.functional.cross_entropy(model(x), y)
+    )
     train.fit(model, train.classification_loss, (x, y), epochs=50, lr=0.05, seed=0)
     assert train.accuracy(model, x, y) > 0.95
 

@@ -31,8 +31,7 @@ setup_example()
 N_PAIRS, N_KEYS, N_VALUES = 16, 32, 10
 g = torch.Generator().manual_seed(0)
 train_set = key_value_recall(20000, N_PAIRS, N_KEYS, N_VALUES, generator=g)
-keys, values, query, target, where = key_value_recall(2000, N_PAIRS, N_KEYS, N_VALUES,
-                                                      generator=g)
+keys, values, query, target, where = key_value_recall(2000, N_PAIRS, N_KEYS, N_VALUES, generator=g)
 
 names = {"dot": "缩放点积注意力", "additive": "加性注意力", "uniform": "均匀权重（对照）"}
 models, results = {}, {}
@@ -40,16 +39,17 @@ start = time.perf_counter()
 for kind, name in names.items():
     train.set_seed(0)
     model = RecallModel(N_KEYS, N_VALUES, d_model=32, kind=kind)
-    hist = train.fit(model, recall_loss, train_set[:4], epochs=3, batch_size=128, lr=3e-3,
-                     seed=0)
+    hist = train.fit(model, recall_loss, train_set[:4], epochs=3, batch_size=128, lr=3e-3, seed=0)
     with torch.no_grad():
         logits, weights = model(keys, values, query)
     correct = logits.argmax(1) == target
     mass = weights[torch.arange(len(weights)), where]
     models[kind] = (model, weights)
     results[kind] = (correct.float().mean().item(), mass.mean().item(), correct)
-    print(f"{name}: 训练损失 {hist.final_train_loss:.4f}，测试准确率 {results[kind][0]:.3f}，"
-          f"正确对上的平均注意力权重 {results[kind][1]:.3f}，用时 {hist.seconds:.1f} s")
+    print(
+        f"{name}: 训练损失 {hist.final_train_loss:.4f}，测试准确率 {results[kind][0]:.3f}，"
+        f"正确对上的平均注意力权重 {results[kind][1]:.3f}，用时 {hist.seconds:.1f} s"
+    )
 print(f"共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -59,23 +59,50 @@ print(f"共用时 {time.perf_counter() - start:.1f} s")
 dot_acc, dot_mass = results["dot"][0], results["dot"][1]
 add_acc = results["additive"][0]
 uni_acc = results["uniform"][0]
-report("点积注意力的测试准确率", dot_acc, key="dot_acc", claim="按内容加权一步取回远处的信息",
-       target=">= 0.95", passed=dot_acc >= 0.95)
-report("加性注意力的测试准确率", add_acc, key="additive_acc", claim="加性注意力同样能按内容取回",
-       target=">= 0.95", passed=add_acc >= 0.95)
-report("均匀权重对照的测试准确率", uni_acc, key="uniform_acc", claim="与输入无关的固定加权做不到",
-       target="<= 0.5", passed=uni_acc <= 0.5)
-report("点积注意力落在正确对上的平均权重", dot_mass, key="dot_mass",
-       claim="注意力权重集中在答案所在的位置（均匀权重为 1/16 = 0.0625）",
-       target=">= 0.5", passed=dot_mass >= 0.5)
-far = where < 4      # 答案离查询 13-16 个对
+report(
+    "点积注意力的测试准确率",
+    dot_acc,
+    key="dot_acc",
+    claim="按内容加权一步取回远处的信息",
+    target=">= 0.95",
+    passed=dot_acc >= 0.95,
+)
+report(
+    "加性注意力的测试准确率",
+    add_acc,
+    key="additive_acc",
+    claim="加性注意力同样能按内容取回",
+    target=">= 0.95",
+    passed=add_acc >= 0.95,
+)
+report(
+    "均匀权重对照的测试准确率",
+    uni_acc,
+    key="uniform_acc",
+    claim="与输入无关的固定加权做不到",
+    target="<= 0.5",
+    passed=uni_acc <= 0.5,
+)
+report(
+    "点积注意力落在正确对上的平均权重",
+    dot_mass,
+    key="dot_mass",
+    claim="注意力权重集中在答案所在的位置（均匀权重为 1/16 = 0.0625）",
+    target=">= 0.5",
+    passed=dot_mass >= 0.5,
+)
+far = where < 4  # 答案离查询 13-16 个对
 near = where >= N_PAIRS - 4
 acc_far = results["dot"][2][far].float().mean().item()
 acc_near = results["dot"][2][near].float().mean().item()
-report("点积注意力：最远 4 个位置与最近 4 个位置的准确率差", acc_near - acc_far,
-       key="near_far_gap",
-       claim="注意力的路径长度与距离无关", target="|差| <= 0.02",
-       passed=abs(acc_near - acc_far) <= 0.02)
+report(
+    "点积注意力：最远 4 个位置与最近 4 个位置的准确率差",
+    acc_near - acc_far,
+    key="near_far_gap",
+    claim="注意力的路径长度与距离无关",
+    target="|差| <= 0.02",
+    passed=abs(acc_near - acc_far) <= 0.02,
+)
 
 # %%
 # 注意力图
@@ -90,8 +117,9 @@ for ax, kind in zip(axes, ("dot", "additive")):
     for row in range(show):
         col = int(where[row])
         ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
-    ax.set_yticks(range(show),
-                  [f"查询 {int(query[i])} → {int(target[i])}" for i in range(show)], fontsize=8)
+    ax.set_yticks(
+        range(show), [f"查询 {int(query[i])} → {int(target[i])}" for i in range(show)], fontsize=8
+    )
     ax.set_xticks(range(N_PAIRS), [str(i) for i in range(N_PAIRS)], fontsize=7)
     ax.set_xlabel("（键, 值）对的位置")
     ax.set_title(names[kind])

@@ -24,8 +24,12 @@ import torch
 
 from survey_models import setup_example
 from survey_models.attention import MultiHeadAttention
-from survey_models.convolution import (conv_parameters, dense_parameters,
-                                       receptive_field_from_gradient, stacked_convolutions)
+from survey_models.convolution import (
+    conv_parameters,
+    dense_parameters,
+    receptive_field_from_gradient,
+    stacked_convolutions,
+)
 from survey_models.report import report
 from survey_models.train import set_seed
 from survey_models.transformer import sinusoidal_positional_encoding
@@ -43,12 +47,23 @@ with torch.no_grad():
         errors[mode] = (shifted_then_conv - conv_then_shifted).abs().max().item()
         scales[mode] = conv_then_shifted.abs().max().item()
         print(f"{mode} 填充：最大等变误差 {errors[mode]:.2e}，输出量级 {scales[mode]:.2f}")
-report("循环填充卷积的平移等变误差", errors["circular"], key="circular_error",
-       unit="最大绝对误差", claim="卷积与平移可交换", target="< 1e-5（浮点舍入）",
-       passed=errors["circular"] < 1e-5)
-report("零填充卷积的平移等变误差", errors["zeros"], key="zeros_error", unit="最大绝对误差",
-       claim="零填充时边界处等式不成立，误差与输出同一量级",
-       target=f"输出量级 {scales['zeros']:.2f}")
+report(
+    "循环填充卷积的平移等变误差",
+    errors["circular"],
+    key="circular_error",
+    unit="最大绝对误差",
+    claim="卷积与平移可交换",
+    target="< 1e-5（浮点舍入）",
+    passed=errors["circular"] < 1e-5,
+)
+report(
+    "零填充卷积的平移等变误差",
+    errors["zeros"],
+    key="zeros_error",
+    unit="最大绝对误差",
+    claim="零填充时边界处等式不成立，误差与输出同一量级",
+    target=f"输出量级 {scales['zeros']:.2f}",
+)
 
 # %%
 # 2. 注意力的置换等变性
@@ -68,14 +83,28 @@ with torch.no_grad():
     y_pos, _ = mha(tokens + pe)
     y_pos_perm, _ = mha(tokens[:, perm] + pe)
     perm_error_pos = (y_pos_perm - y_pos[:, perm]).abs().max().item()
-print(f"无位置编码：{perm_error:.2e}；加正弦位置编码：{perm_error_pos:.3f}"
-      f"（输出量级 {y.abs().max().item():.2f}）")
-report("无位置编码自注意力的置换等变误差", perm_error, key="perm_error", unit="最大绝对误差",
-       claim="不加位置编码的自注意力对输入顺序置换等变", target="< 1e-5",
-       passed=perm_error < 1e-5)
-report("加位置编码后的置换等变误差", perm_error_pos, key="perm_error_pos", unit="最大绝对误差",
-       claim="位置编码打破置换等变，模型才能区分顺序", target="> 1e-2",
-       passed=perm_error_pos > 1e-2)
+print(
+    f"无位置编码：{perm_error:.2e}；加正弦位置编码：{perm_error_pos:.3f}"
+    f"（输出量级 {y.abs().max().item():.2f}）"
+)
+report(
+    "无位置编码自注意力的置换等变误差",
+    perm_error,
+    key="perm_error",
+    unit="最大绝对误差",
+    claim="不加位置编码的自注意力对输入顺序置换等变",
+    target="< 1e-5",
+    passed=perm_error < 1e-5,
+)
+report(
+    "加位置编码后的置换等变误差",
+    perm_error_pos,
+    key="perm_error_pos",
+    unit="最大绝对误差",
+    claim="位置编码打破置换等变，模型才能区分顺序",
+    target="> 1e-2",
+    passed=perm_error_pos > 1e-2,
+)
 
 # %%
 # 3. 堆叠卷积的感受野
@@ -92,8 +121,15 @@ for n_layers in layers:
     grads.append(grad)
     print(f"L = {n_layers}: 测得感受野 {h}×{w}，公式 2L+1 = {2 * n_layers + 1}")
 mismatch = sum(abs(h - (2 * n + 1)) + abs(w - (2 * n + 1)) for n, (h, w) in zip(layers, fields))
-report("感受野与 2L+1 的总偏差", mismatch, key="rf_mismatch", unit="像素",
-       claim="L 层 3×3 卷积的感受野为 2L+1", target="0", passed=mismatch == 0)
+report(
+    "感受野与 2L+1 的总偏差",
+    mismatch,
+    key="rf_mismatch",
+    unit="像素",
+    claim="L 层 3×3 卷积的感受野为 2L+1",
+    target="0",
+    passed=mismatch == 0,
+)
 
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.9), gridspec_kw={"width_ratios": [1, 1, 1, 1.3]})
 for ax, n_layers in zip(axes[:3], (1, 3, 6)):

@@ -23,8 +23,12 @@ import matplotlib.pyplot as plt
 import torch
 
 from survey_models import data, setup_example, train
-from survey_models.convolution import (MLPClassifier, PatchAttentionClassifier, SmallCNN,
-                                       place_on_canvas)
+from survey_models.convolution import (
+    MLPClassifier,
+    PatchAttentionClassifier,
+    SmallCNN,
+    place_on_canvas,
+)
 from survey_models.report import report
 from survey_models.train import accuracy, classification_loss, count_parameters
 
@@ -43,8 +47,10 @@ def on_canvas(x, y, offset_range, copies):
 x_train, y_train = on_canvas(split.x_train, split.y_train, SEEN, 3)
 x_seen, y_seen = on_canvas(split.x_test, split.y_test, SEEN, 1)
 x_unseen, y_unseen = on_canvas(split.x_test, split.y_test, UNSEEN, 2)
-print(f"训练 {tuple(x_train.shape)}，测试（见过的位置）{tuple(x_seen.shape)}，"
-      f"测试（新位置）{tuple(x_unseen.shape)}")
+print(
+    f"训练 {tuple(x_train.shape)}，测试（见过的位置）{tuple(x_seen.shape)}，"
+    f"测试（新位置）{tuple(x_unseen.shape)}"
+)
 
 fig, axes = plt.subplots(2, 8, figsize=(9, 2.6))
 for i in range(8):
@@ -73,22 +79,37 @@ fig.tight_layout()
 models = {
     "小卷积网络": (SmallCNN(10, (16, 32), pool_every=1), 12),
     "全连接网络": (MLPClassifier(CANVAS, 10, hidden=(256, 128)), 8),
-    "图块注意力（学到的位置）": (PatchAttentionClassifier(CANVAS, 4, 10, d_model=32, n_head=4,
-                                                    n_layer=1, positional="learned"), 10),
-    "图块注意力（无位置）": (PatchAttentionClassifier(CANVAS, 4, 10, d_model=32, n_head=4,
-                                                n_layer=1, positional="none"), 10),
+    "图块注意力（学到的位置）": (
+        PatchAttentionClassifier(
+            CANVAS, 4, 10, d_model=32, n_head=4, n_layer=1, positional="learned"
+        ),
+        10,
+    ),
+    "图块注意力（无位置）": (
+        PatchAttentionClassifier(CANVAS, 4, 10, d_model=32, n_head=4, n_layer=1, positional="none"),
+        10,
+    ),
 }
 results, n_params = {}, {}
 start = time.perf_counter()
 for name, (model, epochs) in models.items():
     train.set_seed(0)
-    hist = train.fit(model, classification_loss, (x_train, y_train), epochs=epochs, lr=3e-3,
-                     batch_size=64, seed=0)
+    hist = train.fit(
+        model,
+        classification_loss,
+        (x_train, y_train),
+        epochs=epochs,
+        lr=3e-3,
+        batch_size=64,
+        seed=0,
+    )
     n_params[name] = count_parameters(model)
     results[name] = (accuracy(model, x_seen, y_seen), accuracy(model, x_unseen, y_unseen))
-    print(f"{name}: 参数 {n_params[name]}，训练损失 {hist.final_train_loss:.3f}，"
-          f"见过的位置 {results[name][0]:.3f}，新位置 {results[name][1]:.3f}，"
-          f"用时 {hist.seconds:.1f} s")
+    print(
+        f"{name}: 参数 {n_params[name]}，训练损失 {hist.final_train_loss:.3f}，"
+        f"见过的位置 {results[name][0]:.3f}，新位置 {results[name][1]:.3f}，"
+        f"用时 {hist.seconds:.1f} s"
+    )
 print(f"训练共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -96,21 +117,50 @@ print(f"训练共用时 {time.perf_counter() - start:.1f} s")
 # ----
 cnn, mlp = results["小卷积网络"][1], results["全连接网络"][1]
 patch, patch_nopos = results["图块注意力（学到的位置）"][1], results["图块注意力（无位置）"][1]
-report("小卷积网络的参数个数", n_params["小卷积网络"], key="cnn_params",
-       claim="局部连接与权重共享：参数很少")
-report("小卷积网络在新位置的准确率", cnn, key="cnn_unseen", claim="卷积 + 池化对平移近似不变",
-       target=">= 0.9", passed=cnn >= 0.9)
-report("全连接网络在新位置的准确率", mlp, key="mlp_unseen",
-       claim="全连接网络没有平移先验（随机猜测为 0.1）")
-report("小卷积网络与全连接网络在新位置的准确率差", cnn - mlp, key="cnn_minus_mlp",
-       claim="全连接网络没有平移先验，在没见过的位置上接近随机猜测",
-       target=">= 0.5", passed=cnn - mlp >= 0.5)
-report("无位置图块注意力在新位置的准确率", patch_nopos, key="patch_nopos_unseen",
-       claim="图块注意力介于两者之间", target="介于全连接网络与小卷积网络之间",
-       passed=mlp < patch_nopos < cnn)
-report("学到位置的图块注意力在新位置的准确率", patch, key="patch_learned_unseen",
-       claim="没训练过的位置向量使学到位置的图块注意力在新位置上失效", target="",
-       passed=None)
+report(
+    "小卷积网络的参数个数",
+    n_params["小卷积网络"],
+    key="cnn_params",
+    claim="局部连接与权重共享：参数很少",
+)
+report(
+    "小卷积网络在新位置的准确率",
+    cnn,
+    key="cnn_unseen",
+    claim="卷积 + 池化对平移近似不变",
+    target=">= 0.9",
+    passed=cnn >= 0.9,
+)
+report(
+    "全连接网络在新位置的准确率",
+    mlp,
+    key="mlp_unseen",
+    claim="全连接网络没有平移先验（随机猜测为 0.1）",
+)
+report(
+    "小卷积网络与全连接网络在新位置的准确率差",
+    cnn - mlp,
+    key="cnn_minus_mlp",
+    claim="全连接网络没有平移先验，在没见过的位置上接近随机猜测",
+    target=">= 0.5",
+    passed=cnn - mlp >= 0.5,
+)
+report(
+    "无位置图块注意力在新位置的准确率",
+    patch_nopos,
+    key="patch_nopos_unseen",
+    claim="图块注意力介于两者之间",
+    target="介于全连接网络与小卷积网络之间",
+    passed=mlp < patch_nopos < cnn,
+)
+report(
+    "学到位置的图块注意力在新位置的准确率",
+    patch,
+    key="patch_learned_unseen",
+    claim="没训练过的位置向量使学到位置的图块注意力在新位置上失效",
+    target="",
+    passed=None,
+)
 
 # %%
 # 准确率对比

@@ -21,8 +21,13 @@ import numpy as np
 import torch
 
 from survey_models import data, setup_example, train
-from survey_models.autoencoders import (Autoencoder, anomaly_scores, pca_subspace,
-                                        reconstruction_loss, roc_auc)
+from survey_models.autoencoders import (
+    Autoencoder,
+    anomaly_scores,
+    pca_subspace,
+    reconstruction_loss,
+    roc_auc,
+)
 from survey_models.report import report
 
 setup_example()
@@ -57,15 +62,30 @@ print(f"10 个模型共用时 {time.perf_counter() - start:.1f} s")
 # 测量
 # ----
 mean_ae, mean_pca = float(np.mean(auc_ae)), float(np.mean(auc_pca))
-report("留出一类时的平均 ROC AUC（自编码器）", mean_ae, key="mean_auc_ae",
-       claim="重构误差可作为异常分数（袁非牛 等 2019）", target=">= 0.8（0.5 为随机）",
-       passed=mean_ae >= 0.8)
-report("留出一类时的平均 ROC AUC（PCA 基线）", mean_pca, key="mean_auc_pca",
-       claim="只记录：同维度线性模型的基线", target=f"自编码器为 {mean_ae:.3f}")
+report(
+    "留出一类时的平均 ROC AUC（自编码器）",
+    mean_ae,
+    key="mean_auc_ae",
+    claim="重构误差可作为异常分数（袁非牛 等 2019）",
+    target=">= 0.8（0.5 为随机）",
+    passed=mean_ae >= 0.8,
+)
+report(
+    "留出一类时的平均 ROC AUC（PCA 基线）",
+    mean_pca,
+    key="mean_auc_pca",
+    claim="只记录：同维度线性模型的基线",
+    target=f"自编码器为 {mean_ae:.3f}",
+)
 print(f"最难检测的类别：{int(np.argmin(auc_ae))}（AUC {min(auc_ae):.3f}）")
-report("留出数字 1 时的 ROC AUC（自编码器）", auc_ae[1], key="digit1_auc",
-       claim="笔画简单的数字 1 最难检测", target="十个类别中最低",
-       passed=int(np.argmin(auc_ae)) == 1)
+report(
+    "留出数字 1 时的 ROC AUC（自编码器）",
+    auc_ae[1],
+    key="digit1_auc",
+    claim="笔画简单的数字 1 最难检测",
+    target="十个类别中最低",
+    passed=int(np.argmin(auc_ae)) == 1,
+)
 
 # %%
 # 图：各类别的 AUC 与分数分布

@@ -51,12 +51,15 @@ start = time.perf_counter()
 for name, width in widths.items():
     model = Autoencoder(n_input=64, n_hidden=width)
     train.set_seed(0)
-    history = train.fit(model, reconstruction_loss, split.x_train, epochs=200, lr=3e-3,
-                        batch_size=64, seed=0)
+    history = train.fit(
+        model, reconstruction_loss, split.x_train, epochs=200, lr=3e-3, batch_size=64, seed=0
+    )
     models[name] = model
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{name}: 隐藏层 {width}，参数 {n_params}，训练损失 {history.train_loss[0]:.2f}"
-          f" → {history.final_train_loss:.3f}，用时 {history.seconds:.1f} s")
+    print(
+        f"{name}: 隐藏层 {width}，参数 {n_params}，训练损失 {history.train_loss[0]:.2f}"
+        f" → {history.final_train_loss:.3f}，用时 {history.seconds:.1f} s"
+    )
 print(f"三个模型共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -72,18 +75,31 @@ with torch.no_grad():
     for name, model in models.items():
         clean = ((model(x_test) - x_test) ** 2).sum(1).mean().item()
         corrupted = ((model(masked) - x_test) ** 2).sum(1).mean().item()
-        gain = ((model(x_test + delta) - model(x_test)).norm(dim=1)
-                / delta.norm(dim=1)).mean().item()
+        gain = (
+            ((model(x_test + delta) - model(x_test)).norm(dim=1) / delta.norm(dim=1)).mean().item()
+        )
         results[name] = (clean, corrupted, gain)
         print(f"{name}: 干净误差 {clean:.3f}，遮挡 25% 误差 {corrupted:.3f}，扰动放大 {gain:.3f}")
 
 over = results["稀疏结构"]
-report("过完备自编码器的干净测试误差", over[0], key="over_clean", unit="平方误差/图",
-       claim="过完备（稀疏结构）自编码器在干净输入上误差最低",
-       target="三种结构中最低", passed=over[0] == min(r[0] for r in results.values()))
-report("过完备自编码器的遮挡输入误差", over[1], key="over_masked", unit="平方误差/图",
-       claim="过完备自编码器接近恒等映射，遮挡 25% 像素时误差最大",
-       target="三种结构中最高", passed=over[1] == max(r[1] for r in results.values()))
+report(
+    "过完备自编码器的干净测试误差",
+    over[0],
+    key="over_clean",
+    unit="平方误差/图",
+    claim="过完备（稀疏结构）自编码器在干净输入上误差最低",
+    target="三种结构中最低",
+    passed=over[0] == min(r[0] for r in results.values()),
+)
+report(
+    "过完备自编码器的遮挡输入误差",
+    over[1],
+    key="over_masked",
+    unit="平方误差/图",
+    claim="过完备自编码器接近恒等映射，遮挡 25% 像素时误差最大",
+    target="三种结构中最高",
+    passed=over[1] == max(r[1] for r in results.values()),
+)
 
 # %%
 # 重构效果

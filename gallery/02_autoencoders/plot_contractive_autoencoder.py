@@ -39,37 +39,78 @@ start = time.perf_counter()
 for lam in lambdas:
     train.set_seed(0)
     model = Autoencoder(64, 256)
-    train.fit(model, ContractiveLoss(contraction_weight=lam), split.x_train, epochs=100,
-              lr=3e-3, seed=0)
+    train.fit(
+        model, ContractiveLoss(contraction_weight=lam), split.x_train, epochs=100, lr=3e-3, seed=0
+    )
     models[lam] = model
     with torch.no_grad():
         jac = jacobian_norm_sq(model, x_test).sqrt().mean().item()
         clean = ((model(x_test) - x_test) ** 2).sum(1).mean().item()
         corrupted = ((model(masked) - x_test) ** 2).sum(1).mean().item()
     rows[lam] = (jac, clean, corrupted)
-    print(f"λ = {lam:>4}：雅可比范数 {jac:.3f}，干净误差 {clean:.3f}，遮挡 25% 误差 {corrupted:.3f}")
+    print(
+        f"λ = {lam:>4}：雅可比范数 {jac:.3f}，干净误差 {clean:.3f}，遮挡 25% 误差 {corrupted:.3f}"
+    )
 print(f"4 个模型共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
 # 测量
 # ----
 ratio = rows[0.0][0] / rows[10.0][0]
-report("雅可比范数之比（普通 / 收缩 λ=10）", ratio, key="jac_ratio_10", unit="倍",
-       claim="收缩惩罚使编码对输入不敏感（Rifai 等 2011）", target=">= 50 倍",
-       passed=ratio >= 50)
-report("收缩自编码器（λ=10）的干净测试误差", rows[10.0][1], key="clean_10", unit="平方误差/图",
-       claim="代价：干净重构误差上升", target=f"普通自编码器为 {rows[0.0][1]:.3f}")
-report("普通自编码器（λ=0）的干净测试误差", rows[0.0][1], key="clean_0", unit="平方误差/图",
-       claim="只记录：收缩代价的参照")
-report("干净测试误差之比（收缩 λ=10 / 普通）", rows[10.0][1] / rows[0.0][1], key="clean_ratio_10",
-       unit="倍", claim="强收缩的代价：干净误差成倍上升")
-report("收缩自编码器（λ=1）的雅可比范数之比", rows[0.0][0] / rows[1.0][0], key="jac_ratio_1",
-       unit="倍", claim="较小的 λ：收缩更少、代价更小")
-report("收缩自编码器（λ=0.1）的雅可比范数之比", rows[0.0][0] / rows[0.1][0], key="jac_ratio_01",
-       unit="倍", claim="较小的 λ：收缩更少、代价更小")
-report("遮挡输入误差之差（收缩 λ=0.1 - 普通）", rows[0.1][2] - rows[0.0][2], key="masked_gap_01",
-       unit="平方误差/图", claim="弱收缩在遮挡输入上的误差低于普通自编码器", target="< 0",
-       passed=rows[0.1][2] < rows[0.0][2])
+report(
+    "雅可比范数之比（普通 / 收缩 λ=10）",
+    ratio,
+    key="jac_ratio_10",
+    unit="倍",
+    claim="收缩惩罚使编码对输入不敏感（Rifai 等 2011）",
+    target=">= 50 倍",
+    passed=ratio >= 50,
+)
+report(
+    "收缩自编码器（λ=10）的干净测试误差",
+    rows[10.0][1],
+    key="clean_10",
+    unit="平方误差/图",
+    claim="代价：干净重构误差上升",
+    target=f"普通自编码器为 {rows[0.0][1]:.3f}",
+)
+report(
+    "普通自编码器（λ=0）的干净测试误差",
+    rows[0.0][1],
+    key="clean_0",
+    unit="平方误差/图",
+    claim="只记录：收缩代价的参照",
+)
+report(
+    "干净测试误差之比（收缩 λ=10 / 普通）",
+    rows[10.0][1] / rows[0.0][1],
+    key="clean_ratio_10",
+    unit="倍",
+    claim="强收缩的代价：干净误差成倍上升",
+)
+report(
+    "收缩自编码器（λ=1）的雅可比范数之比",
+    rows[0.0][0] / rows[1.0][0],
+    key="jac_ratio_1",
+    unit="倍",
+    claim="较小的 λ：收缩更少、代价更小",
+)
+report(
+    "收缩自编码器（λ=0.1）的雅可比范数之比",
+    rows[0.0][0] / rows[0.1][0],
+    key="jac_ratio_01",
+    unit="倍",
+    claim="较小的 λ：收缩更少、代价更小",
+)
+report(
+    "遮挡输入误差之差（收缩 λ=0.1 - 普通）",
+    rows[0.1][2] - rows[0.0][2],
+    key="masked_gap_01",
+    unit="平方误差/图",
+    claim="弱收缩在遮挡输入上的误差低于普通自编码器",
+    target="< 0",
+    passed=rows[0.1][2] < rows[0.0][2],
+)
 
 # %%
 # 线性探针
@@ -79,15 +120,17 @@ probe = {}
 for lam in (0.0, 1.0, 10.0):
     with torch.no_grad():
         h_train, h_test = models[lam].encode(split.x_train), models[lam].encode(x_test)
-    probe[lam] = LogisticRegression(max_iter=2000).fit(
-        h_train.numpy(), split.y_train.numpy()).score(h_test.numpy(), split.y_test.numpy())
+    probe[lam] = (
+        LogisticRegression(max_iter=2000)
+        .fit(h_train.numpy(), split.y_train.numpy())
+        .score(h_test.numpy(), split.y_test.numpy())
+    )
 PROBE_CLAIM = "只记录：收缩是否给出更易线性分类的编码"
-report("λ=0.0 编码上的线性探针准确率", 100 * probe[0.0], key="probe_0", unit="%",
-       claim=PROBE_CLAIM)
-report("λ=1.0 编码上的线性探针准确率", 100 * probe[1.0], key="probe_1", unit="%",
-       claim=PROBE_CLAIM)
-report("λ=10.0 编码上的线性探针准确率", 100 * probe[10.0], key="probe_10", unit="%",
-       claim=PROBE_CLAIM)
+report("λ=0.0 编码上的线性探针准确率", 100 * probe[0.0], key="probe_0", unit="%", claim=PROBE_CLAIM)
+report("λ=1.0 编码上的线性探针准确率", 100 * probe[1.0], key="probe_1", unit="%", claim=PROBE_CLAIM)
+report(
+    "λ=10.0 编码上的线性探针准确率", 100 * probe[10.0], key="probe_10", unit="%", claim=PROBE_CLAIM
+)
 
 # %%
 # 图：收缩与重构之间的权衡

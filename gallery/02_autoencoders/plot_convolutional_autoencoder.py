@@ -52,7 +52,9 @@ for width in (8, 10, 12, 14, 16, 20):
     train.set_seed(0)
     model = Autoencoder(64, width)
     dense[width] = (count_parameters(model), train_and_measure(model), model)
-    print(f"全连接自编码器（隐藏层 {width}）：参数 {dense[width][0]}，测试误差 {dense[width][1]:.3f}")
+    print(
+        f"全连接自编码器（隐藏层 {width}）：参数 {dense[width][0]}，测试误差 {dense[width][1]:.3f}"
+    )
 print(f"共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -64,17 +66,26 @@ params = np.array([v[0] for v in dense.values()], dtype=float)
 errs = np.array([v[1] for v in dense.values()])
 matched = float(np.interp(conv_error, errs[::-1], params[::-1]))
 enough = [w for w, v in dense.items() if v[1] <= conv_error]
-print(f"全连接自编码器达到误差 {conv_error:.3f} 约需 {matched:.0f} 个参数；"
-      f"扫描中第一个不差于卷积模型的宽度是 {enough[0] if enough else '无'}")
-report("卷积自编码器的参数个数", conv_params, key="conv_params",
-       claim="只记录：卷积自编码器的大小")
-report("全连接自编码器达到同等误差所需的参数（插值）", matched, key="matched_params",
-       claim="只记录：在相邻宽度之间按误差线性插值")
-report("全连接 / 卷积 自编码器在同等误差下的参数之比", matched / conv_params, key="param_ratio",
-       unit="倍",
-       claim="卷积自编码器以更少参数达到同样的重构误差（Masci 等 2011）",
-       target="> 1", passed=matched > conv_params and bool(enough)
-       and dense[enough[0]][0] > conv_params)
+print(
+    f"全连接自编码器达到误差 {conv_error:.3f} 约需 {matched:.0f} 个参数；"
+    f"扫描中第一个不差于卷积模型的宽度是 {enough[0] if enough else '无'}"
+)
+report("卷积自编码器的参数个数", conv_params, key="conv_params", claim="只记录：卷积自编码器的大小")
+report(
+    "全连接自编码器达到同等误差所需的参数（插值）",
+    matched,
+    key="matched_params",
+    claim="只记录：在相邻宽度之间按误差线性插值",
+)
+report(
+    "全连接 / 卷积 自编码器在同等误差下的参数之比",
+    matched / conv_params,
+    key="param_ratio",
+    unit="倍",
+    claim="卷积自编码器以更少参数达到同样的重构误差（Masci 等 2011）",
+    target="> 1",
+    passed=matched > conv_params and bool(enough) and dense[enough[0]][0] > conv_params,
+)
 
 # %%
 # 图：误差与参数
@@ -92,8 +103,12 @@ ax.legend()
 with torch.no_grad():
     show = x_test[:10]
     grid = torch.cat([show, conv(show), dense[enough[0] if enough else 20][2](show)])
-image_grid(grid, ncols=10, ax=ax_img,
-           title=f"上：原图；中：卷积重构；下：全连接（隐藏层 {enough[0] if enough else 20}）重构")
+image_grid(
+    grid,
+    ncols=10,
+    ax=ax_img,
+    title=f"上：原图；中：卷积重构；下：全连接（隐藏层 {enough[0] if enough else 20}）重构",
+)
 fig.tight_layout()
 plt.show()
 

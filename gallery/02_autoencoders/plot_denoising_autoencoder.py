@@ -31,8 +31,10 @@ setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 models = {}
 start = time.perf_counter()
-for name, loss in (("普通自编码器", reconstruction_loss),
-                   ("去噪自编码器", DenoisingLoss(noise="mask", noise_level=0.25))):
+for name, loss in (
+    ("普通自编码器", reconstruction_loss),
+    ("去噪自编码器", DenoisingLoss(noise="mask", noise_level=0.25)),
+):
     train.set_seed(0)
     model = Autoencoder(64, 256)
     train.fit(model, loss, split.x_train, epochs=200, lr=3e-3, seed=0)
@@ -48,24 +50,52 @@ masked = data.mask_pixels(x_test, 0.25, generator=torch.Generator().manual_seed(
 errors = {}
 with torch.no_grad():
     for name, model in models.items():
-        errors[name] = (reconstruction_loss(model, x_test).item(),
-                        reconstruction_loss(model, masked, target=x_test).item())
+        errors[name] = (
+            reconstruction_loss(model, x_test).item(),
+            reconstruction_loss(model, masked, target=x_test).item(),
+        )
         print(f"{name}：干净误差 {errors[name][0]:.3f}，遮挡 25% 误差 {errors[name][1]:.3f}")
 input_error = ((masked - x_test) ** 2).sum(1).mean().item()
 print(f"参照：直接输出遮挡后的图像，误差为 {input_error:.3f}")
 ratio = errors["普通自编码器"][1] / errors["去噪自编码器"][1]
-report("遮挡输入误差之比（普通 / 去噪）", ratio, key="masked_ratio", unit="倍",
-       claim="去噪训练使过完备自编码器能修复损坏的输入（Vincent 等 2008）",
-       target=">= 2 倍", passed=ratio >= 2.0)
-report("去噪自编码器的干净测试误差", errors["去噪自编码器"][0], key="dae_clean",
-       unit="平方误差/图", claim="代价：干净输入上的误差高于普通自编码器",
-       target=f"普通自编码器为 {errors['普通自编码器'][0]:.3f}")
-report("普通自编码器的干净测试误差", errors["普通自编码器"][0], key="plain_clean",
-       unit="平方误差/图", claim="只记录：去噪代价的参照")
-report("去噪自编码器的遮挡输入误差", errors["去噪自编码器"][1], key="dae_masked",
-       unit="平方误差/图", claim="只记录：去噪自编码器修复遮挡输入后的误差")
-report("普通自编码器的遮挡输入误差", errors["普通自编码器"][1], key="plain_masked",
-       unit="平方误差/图", claim="只记录：普通过完备自编码器照抄遮挡输入的误差")
+report(
+    "遮挡输入误差之比（普通 / 去噪）",
+    ratio,
+    key="masked_ratio",
+    unit="倍",
+    claim="去噪训练使过完备自编码器能修复损坏的输入（Vincent 等 2008）",
+    target=">= 2 倍",
+    passed=ratio >= 2.0,
+)
+report(
+    "去噪自编码器的干净测试误差",
+    errors["去噪自编码器"][0],
+    key="dae_clean",
+    unit="平方误差/图",
+    claim="代价：干净输入上的误差高于普通自编码器",
+    target=f"普通自编码器为 {errors['普通自编码器'][0]:.3f}",
+)
+report(
+    "普通自编码器的干净测试误差",
+    errors["普通自编码器"][0],
+    key="plain_clean",
+    unit="平方误差/图",
+    claim="只记录：去噪代价的参照",
+)
+report(
+    "去噪自编码器的遮挡输入误差",
+    errors["去噪自编码器"][1],
+    key="dae_masked",
+    unit="平方误差/图",
+    claim="只记录：去噪自编码器修复遮挡输入后的误差",
+)
+report(
+    "普通自编码器的遮挡输入误差",
+    errors["普通自编码器"][1],
+    key="plain_masked",
+    unit="平方误差/图",
+    claim="只记录：普通过完备自编码器照抄遮挡输入的误差",
+)
 
 # %%
 # 编码是不是更好的特征？
@@ -79,12 +109,27 @@ for name, model in models.items():
     clf = LogisticRegression(max_iter=2000).fit(h_train.numpy(), split.y_train.numpy())
     probe[name] = clf.score(h_test.numpy(), split.y_test.numpy())
 PROBE_CLAIM = "只记录：去噪是否给出更易线性分类的编码"
-report("普通自编码器编码上的线性探针准确率", 100 * probe["普通自编码器"], key="plain_probe",
-       unit="%", claim=PROBE_CLAIM)
-report("去噪自编码器编码上的线性探针准确率", 100 * probe["去噪自编码器"], key="dae_probe",
-       unit="%", claim=PROBE_CLAIM)
-report("探针准确率之差（去噪 - 普通）", 100 * (probe["去噪自编码器"] - probe["普通自编码器"]),
-       key="probe_gap", unit="百分点", claim=PROBE_CLAIM)
+report(
+    "普通自编码器编码上的线性探针准确率",
+    100 * probe["普通自编码器"],
+    key="plain_probe",
+    unit="%",
+    claim=PROBE_CLAIM,
+)
+report(
+    "去噪自编码器编码上的线性探针准确率",
+    100 * probe["去噪自编码器"],
+    key="dae_probe",
+    unit="%",
+    claim=PROBE_CLAIM,
+)
+report(
+    "探针准确率之差（去噪 - 普通）",
+    100 * (probe["去噪自编码器"] - probe["普通自编码器"]),
+    key="probe_gap",
+    unit="百分点",
+    claim=PROBE_CLAIM,
+)
 
 # %%
 # 图：修复遮挡的数字

@@ -22,9 +22,14 @@ import matplotlib.pyplot as plt
 import torch
 
 from survey_models import data, setup_example, train
-from survey_models.autoencoders import (decoder_subspace, linear_autoencoder,
-                                        pca_reconstruction_error, pca_subspace,
-                                        principal_angles, reconstruction_loss)
+from survey_models.autoencoders import (
+    decoder_subspace,
+    linear_autoencoder,
+    pca_reconstruction_error,
+    pca_subspace,
+    principal_angles,
+    reconstruction_loss,
+)
 from survey_models.plotting import image_grid
 from survey_models.report import report
 
@@ -46,8 +51,7 @@ print(f"PCA（k={k}）在训练集上的重构误差：{pca_error:.4f}")
 train.set_seed(0)
 model = linear_autoencoder(64, k)
 start = time.perf_counter()
-history = train.fit(model, reconstruction_loss, x, epochs=2000, batch_size=len(x), lr=3e-2,
-                    seed=0)
+history = train.fit(model, reconstruction_loss, x, epochs=2000, batch_size=len(x), lr=3e-2, seed=0)
 print(f"训练用时 {time.perf_counter() - start:.1f} s")
 with torch.no_grad():
     ae_error = reconstruction_loss(model, x).item()
@@ -60,9 +64,15 @@ print(f"线性自编码器在训练集上的重构误差：{ae_error:.6f}（PCA 
 # 其中 :math:`Q_a, Q_b` 是两组基正交化后的矩阵；全部为 0 表示两个子空间相同。
 angles = principal_angles(decoder_subspace(model), pca_basis)
 print("主角度（度）：", [round(a, 4) for a in angles.tolist()])
-report("线性自编码器与 PCA 子空间的最大主角度", angles.max().item(), key="max_angle", unit="度",
-       claim="线性自编码器的最优解张成 PCA 的主子空间（Baldi & Hornik 1989）",
-       target="< 1 度", passed=angles.max().item() < 1.0)
+report(
+    "线性自编码器与 PCA 子空间的最大主角度",
+    angles.max().item(),
+    key="max_angle",
+    unit="度",
+    claim="线性自编码器的最优解张成 PCA 的主子空间（Baldi & Hornik 1989）",
+    target="< 1 度",
+    passed=angles.max().item() < 1.0,
+)
 print(f"训练误差之差（自编码器 - PCA）：{ae_error - pca_error:.2e}")
 
 # %%
@@ -89,8 +99,12 @@ def normalise(basis: torch.Tensor) -> torch.Tensor:
 
 
 image_grid(normalise(pca_basis.float()), ncols=k, ax=ax_top, title="PCA 的前 8 个主方向")
-image_grid(normalise(model.decoder_linear.weight.detach()), ncols=k, ax=ax_bottom,
-           title="线性自编码器解码器 W2 的 8 列")
+image_grid(
+    normalise(model.decoder_linear.weight.detach()),
+    ncols=k,
+    ax=ax_bottom,
+    title="线性自编码器解码器 W2 的 8 列",
+)
 fig.tight_layout()
 plt.show()
 

@@ -22,8 +22,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from survey_models import data, setup_example, train
-from survey_models.autoencoders import (Autoencoder, SparseLoss, mean_activation,
-                                        reconstruction_loss)
+from survey_models.autoencoders import Autoencoder, SparseLoss, mean_activation, reconstruction_loss
 from survey_models.plotting import image_grid
 from survey_models.report import report
 
@@ -33,8 +32,10 @@ rho, beta, n_hidden = 0.05, 3.0, 100
 
 models = {}
 start = time.perf_counter()
-for name, loss in (("普通自编码器", reconstruction_loss),
-                   ("稀疏自编码器", SparseLoss(sparsity_target=rho, sparsity_weight=beta))):
+for name, loss in (
+    ("普通自编码器", reconstruction_loss),
+    ("稀疏自编码器", SparseLoss(sparsity_target=rho, sparsity_weight=beta)),
+):
     train.set_seed(0)
     model = Autoencoder(64, n_hidden)
     train.fit(model, loss, split.x_train, epochs=200, lr=3e-3, seed=0)
@@ -51,26 +52,48 @@ with torch.no_grad():
     for name, model in models.items():
         rho_hat = mean_activation(model, x_test)
         h = model.encode(x_test)
-        stats[name] = dict(rho_hat=rho_hat, h=h,
-                           error=reconstruction_loss(model, x_test).item())
-        print(f"{name}：平均激活 {rho_hat.mean():.4f}（单元间 {rho_hat.min():.3f} ~ "
-              f"{rho_hat.max():.3f}），测试重构误差 {stats[name]['error']:.3f}")
+        stats[name] = dict(rho_hat=rho_hat, h=h, error=reconstruction_loss(model, x_test).item())
+        print(
+            f"{name}：平均激活 {rho_hat.mean():.4f}（单元间 {rho_hat.min():.3f} ~ "
+            f"{rho_hat.max():.3f}），测试重构误差 {stats[name]['error']:.3f}"
+        )
 
 sparse_mean = stats["稀疏自编码器"]["rho_hat"].mean().item()
-report("稀疏自编码器的平均隐藏激活", sparse_mean, key="mean_activation",
-       claim="KL 稀疏惩罚把平均激活压到目标 rho（Ng, CS294A）",
-       target=f"{rho} +- 0.01", passed=abs(sparse_mean - rho) <= 0.01)
-report("稀疏约束的代价：测试重构误差", stats["稀疏自编码器"]["error"], key="sparse_error",
-       unit="平方误差/图", claim="稀疏约束以更高的重构误差换取稀疏的编码",
-       target=f"普通自编码器为 {stats['普通自编码器']['error']:.3f}")
-report("普通自编码器的测试重构误差", stats["普通自编码器"]["error"], key="plain_error",
-       unit="平方误差/图", claim="只记录：稀疏代价的参照")
-report("测试重构误差之比（稀疏 / 普通）",
-       stats["稀疏自编码器"]["error"] / stats["普通自编码器"]["error"], key="error_ratio",
-       unit="倍", claim="稀疏约束的代价：重构误差成倍上升")
+report(
+    "稀疏自编码器的平均隐藏激活",
+    sparse_mean,
+    key="mean_activation",
+    claim="KL 稀疏惩罚把平均激活压到目标 rho（Ng, CS294A）",
+    target=f"{rho} +- 0.01",
+    passed=abs(sparse_mean - rho) <= 0.01,
+)
+report(
+    "稀疏约束的代价：测试重构误差",
+    stats["稀疏自编码器"]["error"],
+    key="sparse_error",
+    unit="平方误差/图",
+    claim="稀疏约束以更高的重构误差换取稀疏的编码",
+    target=f"普通自编码器为 {stats['普通自编码器']['error']:.3f}",
+)
+report(
+    "普通自编码器的测试重构误差",
+    stats["普通自编码器"]["error"],
+    key="plain_error",
+    unit="平方误差/图",
+    claim="只记录：稀疏代价的参照",
+)
+report(
+    "测试重构误差之比（稀疏 / 普通）",
+    stats["稀疏自编码器"]["error"] / stats["普通自编码器"]["error"],
+    key="error_ratio",
+    unit="倍",
+    claim="稀疏约束的代价：重构误差成倍上升",
+)
 share_small = (stats["稀疏自编码器"]["h"] < 0.05).float().mean().item()
-print(f"稀疏自编码器中小于 0.05 的激活占 {100 * share_small:.1f}%；"
-      f"普通自编码器中占 {100 * (stats['普通自编码器']['h'] < 0.05).float().mean():.1f}%")
+print(
+    f"稀疏自编码器中小于 0.05 的激活占 {100 * share_small:.1f}%；"
+    f"普通自编码器中占 {100 * (stats['普通自编码器']['h'] < 0.05).float().mean():.1f}%"
+)
 
 # %%
 # 图：学到的特征与激活分布
@@ -105,6 +128,7 @@ plt.show()
 # 结论
 # ----
 # KL 惩罚把平均激活准确地压到了目标值附近。特征图比普通自编码器的更平滑、多呈斑块状，
-# 但 8×8 的图像太小，看不到讲义中自然图像块上那样清晰的边缘检测器。代价是更高的重构误差。还要注意：KL 项只约束 **平均** 激活，
+# 但 8×8 的图像太小，看不到讲义中自然图像块上那样清晰的边缘检测器。代价是更高的重构误差。
+# 还要注意：KL 项只约束 **平均** 激活，
 # 它并不保证每张图只有少数单元接近 1——激活分布图显示大部分激活都很小，
 # 这才是“稀疏”在这里的实际含义。

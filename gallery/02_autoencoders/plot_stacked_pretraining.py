@@ -63,13 +63,22 @@ for seed in seeds:
         net = StackedEncoder(widths, n_classes=10)
         if name == "预训练初始化":
             net.load_pretrained(autoencoders)
-        train.fit(net, classification_loss, (x[idx], y[idx]), epochs=100, lr=3e-3,
-                  batch_size=20, seed=seed)
+        train.fit(
+            net,
+            classification_loss,
+            (x[idx], y[idx]),
+            epochs=100,
+            lr=3e-3,
+            batch_size=20,
+            seed=seed,
+        )
         results[name].append(accuracy(net, split.x_test, split.y_test))
     if first_layers is None:
         first_layers = autoencoders[0].encoder_linear.weight.detach()
-    print(f"种子 {seed}：预训练 {results['预训练初始化'][-1]:.3f}，"
-          f"随机 {results['随机初始化'][-1]:.3f}")
+    print(
+        f"种子 {seed}：预训练 {results['预训练初始化'][-1]:.3f}，"
+        f"随机 {results['随机初始化'][-1]:.3f}"
+    )
 print(f"5 个种子共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -80,20 +89,45 @@ spread = {k: statistics.stdev(v) for k, v in results.items()}
 for k in results:
     print(f"{k}：测试准确率 {100 * mean[k]:.1f}% ± {100 * spread[k]:.1f}%（均值 ± 标准差）")
 gain = 100 * (mean["预训练初始化"] - mean["随机初始化"])
-report("预训练初始化的平均测试准确率", 100 * mean["预训练初始化"], key="pretrained_acc",
-       unit="%", claim="只记录：5 个种子的均值")
-report("随机初始化的平均测试准确率", 100 * mean["随机初始化"], key="random_acc",
-       unit="%", claim="只记录：5 个种子的均值")
-report("预训练相对随机初始化的准确率提升", gain, key="gain", unit="百分点",
-       claim="少量标签时，逐层无监督预训练优于随机初始化（Bengio 等 2007）",
-       target=">= 2 个百分点（5 个种子的均值）", passed=gain >= 2.0)
-report("随机初始化的准确率标准差", 100 * spread["随机初始化"], key="random_std",
-       unit="百分点", claim="只记录：种子间波动的参照")
-report("预训练初始化的准确率标准差", 100 * spread["预训练初始化"], key="pretrained_std",
-       unit="百分点",
-       claim="预训练使结果在种子间的波动更小",
-       target=f"< 随机初始化的 {100 * spread['随机初始化']:.2f} 百分点",
-       passed=spread["预训练初始化"] < spread["随机初始化"])
+report(
+    "预训练初始化的平均测试准确率",
+    100 * mean["预训练初始化"],
+    key="pretrained_acc",
+    unit="%",
+    claim="只记录：5 个种子的均值",
+)
+report(
+    "随机初始化的平均测试准确率",
+    100 * mean["随机初始化"],
+    key="random_acc",
+    unit="%",
+    claim="只记录：5 个种子的均值",
+)
+report(
+    "预训练相对随机初始化的准确率提升",
+    gain,
+    key="gain",
+    unit="百分点",
+    claim="少量标签时，逐层无监督预训练优于随机初始化（Bengio 等 2007）",
+    target=">= 2 个百分点（5 个种子的均值）",
+    passed=gain >= 2.0,
+)
+report(
+    "随机初始化的准确率标准差",
+    100 * spread["随机初始化"],
+    key="random_std",
+    unit="百分点",
+    claim="只记录：种子间波动的参照",
+)
+report(
+    "预训练初始化的准确率标准差",
+    100 * spread["预训练初始化"],
+    key="pretrained_std",
+    unit="百分点",
+    claim="预训练使结果在种子间的波动更小",
+    target=f"< 随机初始化的 {100 * spread['随机初始化']:.2f} 百分点",
+    passed=spread["预训练初始化"] < spread["随机初始化"],
+)
 
 # %%
 # 图：各种子的准确率与第一层特征
@@ -101,8 +135,7 @@ report("预训练初始化的准确率标准差", 100 * spread["预训练初始�
 fig, (ax, ax_img) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1, 1.3]})
 for i, (name, accs) in enumerate(results.items()):
     ax.scatter([i] * len(accs), [100 * a for a in accs], alpha=0.7, label=name)
-    ax.errorbar(i + 0.15, 100 * mean[name], yerr=100 * spread[name], fmt="o", color="k",
-                capsize=4)
+    ax.errorbar(i + 0.15, 100 * mean[name], yerr=100 * spread[name], fmt="o", color="k", capsize=4)
 ax.set_xticks([0, 1], list(results))
 ax.set_xlim(-0.5, 1.5)
 ax.set_ylabel("测试准确率（%）")

@@ -24,8 +24,12 @@ import numpy as np
 import torch
 
 from survey_models import data, metrics, setup_example, train
-from survey_models.autoencoders import (VariationalAutoencoder, elbo,
-                                        importance_weighted_bound, vae_loss)
+from survey_models.autoencoders import (
+    VariationalAutoencoder,
+    elbo,
+    importance_weighted_bound,
+    vae_loss,
+)
 from survey_models.plotting import image_grid
 from survey_models.report import report
 
@@ -38,8 +42,10 @@ train.set_seed(0)
 model = VariationalAutoencoder(n_input=64, n_hidden=128, n_latent=2)
 start = time.perf_counter()
 history = train.fit(model, vae_loss, x_train, epochs=100, lr=3e-3, seed=0, val_data=x_test)
-print(f"训练用时 {time.perf_counter() - start:.1f} s；"
-      f"最后一轮训练 -ELBO {history.final_train_loss:.2f}，测试 -ELBO {history.val_loss[-1]:.2f}")
+print(
+    f"训练用时 {time.perf_counter() - start:.1f} s；"
+    f"最后一轮训练 -ELBO {history.final_train_loss:.2f}，测试 -ELBO {history.val_loss[-1]:.2f}"
+)
 
 # %%
 # 测量：ELBO 与重要性加权下界
@@ -51,11 +57,22 @@ with torch.no_grad():
     test_elbo = elbo(model, x_test, n_samples=10, generator=g).mean().item()
     test_iw = importance_weighted_bound(model, x_test, k=100, generator=g).mean().item()
 print(f"测试 ELBO {test_elbo:.3f} 奈特/图，L_100 {test_iw:.3f} 奈特/图")
-report("测试集 ELBO", test_elbo, key="test_elbo", unit="奈特/图",
-       claim="VAE 最大化 log p(x) 的下界 ELBO")
-report("重要性加权下界 L_100 - ELBO", test_iw - test_elbo, key="iw_gap", unit="奈特/图",
-       claim="k=100 的重要性加权下界不低于 ELBO（Burda 等 2016）", target=">= 0",
-       passed=test_iw >= test_elbo)
+report(
+    "测试集 ELBO",
+    test_elbo,
+    key="test_elbo",
+    unit="奈特/图",
+    claim="VAE 最大化 log p(x) 的下界 ELBO",
+)
+report(
+    "重要性加权下界 L_100 - ELBO",
+    test_iw - test_elbo,
+    key="iw_gap",
+    unit="奈特/图",
+    claim="k=100 的重要性加权下界不低于 ELBO（Burda 等 2016）",
+    target=">= 0",
+    passed=test_iw >= test_elbo,
+)
 
 # %%
 # 测量：先验样本的质量
@@ -71,18 +88,36 @@ fid, fid_floor = metrics.digits_fid(samples, x_test), metrics.digits_fid(real, x
 f_test, f_samples, f_real = (metrics.digits_features(t) for t in (x_test, samples, real))
 precision, recall = metrics.knn_precision_recall(f_test, f_samples)
 precision0, recall0 = metrics.knn_precision_recall(f_test, f_real)
-nn_acc, nn_acc0 = metrics.one_nn_accuracy(f_test, f_samples), metrics.one_nn_accuracy(f_test, f_real)
+nn_acc, nn_acc0 = (
+    metrics.one_nn_accuracy(f_test, f_samples),
+    metrics.one_nn_accuracy(f_test, f_real),
+)
 print(f"digits FID：VAE 样本 {fid:.2f}，真实对真实基线 {fid_floor:.2f}")
 print(f"k-NN 精确率/召回率：VAE {precision:.3f}/{recall:.3f}，基线 {precision0:.3f}/{recall0:.3f}")
 print(f"1-NN 准确率（0.5 为不可区分）：VAE {nn_acc:.3f}，基线 {nn_acc0:.3f}")
-report("VAE 先验样本的 digits FID", fid, key="fid", claim="VAE 可以从先验采样生成数字",
-       target=f"真实对真实基线 {fid_floor:.2f}")
-report("真实对真实的 digits FID 基线", fid_floor, key="fid_floor",
-       claim="只记录：真实数据能达到的 FID")
-report("VAE 先验样本的 1-NN 准确率", nn_acc, key="nn_acc",
-       claim="样本与真实数据的可区分程度（0.5 为不可区分）", target=f"基线 {nn_acc0:.3f}")
-report("真实对真实的 1-NN 准确率基线", nn_acc0, key="nn_acc_floor",
-       claim="只记录：真实数据能达到的 1-NN 准确率")
+report(
+    "VAE 先验样本的 digits FID",
+    fid,
+    key="fid",
+    claim="VAE 可以从先验采样生成数字",
+    target=f"真实对真实基线 {fid_floor:.2f}",
+)
+report(
+    "真实对真实的 digits FID 基线", fid_floor, key="fid_floor", claim="只记录：真实数据能达到的 FID"
+)
+report(
+    "VAE 先验样本的 1-NN 准确率",
+    nn_acc,
+    key="nn_acc",
+    claim="样本与真实数据的可区分程度（0.5 为不可区分）",
+    target=f"基线 {nn_acc0:.3f}",
+)
+report(
+    "真实对真实的 1-NN 准确率基线",
+    nn_acc0,
+    key="nn_acc_floor",
+    claim="只记录：真实数据能达到的 1-NN 准确率",
+)
 
 # %%
 # 图：2 维隐空间

@@ -34,9 +34,20 @@ split = data.digits_split(test_fraction=0.3, seed=0)
 torch.manual_seed(0)
 G = gan.ConditionalGenerator(latent_dim=16, n_classes=10, out_dim=64, hidden=128)
 D = gan.ProjectionDiscriminator(in_dim=64, n_classes=10, hidden=128)
-hist = gan.train_adversarial(G, D, split.x_train, labels=split.y_train, loss="hinge",
-                             steps=1500, n_critic=2, batch_size=64, lr_g=2e-4, lr_d=2e-4,
-                             betas=(0.0, 0.999), seed=0)
+hist = gan.train_adversarial(
+    G,
+    D,
+    split.x_train,
+    labels=split.y_train,
+    loss="hinge",
+    steps=1500,
+    n_critic=2,
+    batch_size=64,
+    lr_g=2e-4,
+    lr_d=2e-4,
+    betas=(0.0, 0.999),
+    seed=0,
+)
 print(f"训练用时 {hist.seconds:.1f} s")
 
 # %%
@@ -68,33 +79,60 @@ for psi in psis:
         accs_b.append(metrics.label_accuracy(x, labels))
     ps, rs = torch.tensor(ps), torch.tensor(rs)
     n_b = len(batch_seeds)
-    p, p_se = ps.mean().item(), (ps.std() / n_b ** 0.5).item()
-    r, r_se = rs.mean().item(), (rs.std() / n_b ** 0.5).item()
+    p, p_se = ps.mean().item(), (ps.std() / n_b**0.5).item()
+    r, r_se = rs.mean().item(), (rs.std() / n_b**0.5).item()
     acc = sum(accs_b) / n_b
     rows.append((psi, p, r, acc, p_se, r_se))
     name = "不截断" if psi is None else f"ψ = {psi}"
-    print(f"{name:>8s}: 精度 {p:.3f} ± {p_se:.3f}，召回率 {r:.3f} ± {r_se:.3f}，"
-          f"标签准确率 {acc:.3f}")
+    print(
+        f"{name:>8s}: 精度 {p:.3f} ± {p_se:.3f}，召回率 {r:.3f} ± {r_se:.3f}，标签准确率 {acc:.3f}"
+    )
 
 prec = [row[1] for row in rows]
 rec = [row[2] for row in rows]
 accs = [row[3] for row in rows]
 prec_up = all(b >= a for a, b in zip(prec, prec[1:]))
 rec_down = all(b <= a for a, b in zip(rec, rec[1:]))
-report("ψ 变小时召回率单调下降", float(rec_down), key="recall_down", claim="截断使多样性下降",
-       target="1（单调）", passed=rec_down)
-report("ψ 变小时精度单调上升", float(prec_up), key="prec_up", claim="截断使保真度上升",
-       target="1（单调）", passed=prec_up)
+report(
+    "ψ 变小时召回率单调下降",
+    float(rec_down),
+    key="recall_down",
+    claim="截断使多样性下降",
+    target="1（单调）",
+    passed=rec_down,
+)
+report(
+    "ψ 变小时精度单调上升",
+    float(prec_up),
+    key="prec_up",
+    claim="截断使保真度上升",
+    target="1（单调）",
+    passed=prec_up,
+)
 prec_se = [row[4] for row in rows]
 best = max(range(len(psis)), key=lambda i: prec[i])
 dip = prec[best] - prec[-1]
 dip_se = (prec_se[best] ** 2 + prec_se[-1] ** 2) ** 0.5
-print(f"精度最高处 ψ = {psis[best]}（{prec[best]:.3f}）；ψ = 0.1 比它低 {dip:.3f}，"
-      f"差的标准误 {dip_se:.3f}（{dip / dip_se:.1f} 倍标准误）")
-report("精度：ψ = 0.5 与不截断之差", prec[psis.index(0.5)] - prec[0], key="prec_gain",
-       claim="截断提高保真度", target="> 0", passed=prec[psis.index(0.5)] > prec[0])
-report("ψ = 0.1 时的标签准确率", accs[-1], key="acc_min", claim="强截断下标签准确率趋于 1",
-       target=">= 0.99", passed=accs[-1] >= 0.99)
+print(
+    f"精度最高处 ψ = {psis[best]}（{prec[best]:.3f}）；ψ = 0.1 比它低 {dip:.3f}，"
+    f"差的标准误 {dip_se:.3f}（{dip / dip_se:.1f} 倍标准误）"
+)
+report(
+    "精度：ψ = 0.5 与不截断之差",
+    prec[psis.index(0.5)] - prec[0],
+    key="prec_gain",
+    claim="截断提高保真度",
+    target="> 0",
+    passed=prec[psis.index(0.5)] > prec[0],
+)
+report(
+    "ψ = 0.1 时的标签准确率",
+    accs[-1],
+    key="acc_min",
+    claim="强截断下标签准确率趋于 1",
+    target=">= 0.99",
+    passed=accs[-1] >= 0.99,
+)
 report("不截断时的标签准确率", accs[0], key="acc_full")
 report("不截断时的召回率", rec[0], key="recall_full")
 report("ψ = 0.1 时的召回率", rec[-1], key="recall_min")
@@ -104,11 +142,14 @@ report("ψ = 0.1 时的精度（5 批均值）", prec[-1], key="prec_min")
 report("精度最高处与 ψ = 0.1 之差", dip, key="dip")
 report("上述差值与其标准误之比", dip / dip_se, key="dip_z")
 wide = psis.index(1.5) + 1  # the thresholds ψ = ∞, 2, 1.5
-batch_sd = [row[4] * n_b ** 0.5 for row in rows[:wide]]
+batch_sd = [row[4] * n_b**0.5 for row in rows[:wide]]
 report("ψ ≥ 1.5 时单批精度批间标准差的最小值", min(batch_sd), key="batch_sd_min")
 report("ψ ≥ 1.5 时单批精度批间标准差的最大值", max(batch_sd), key="batch_sd_max")
-report("ψ ≥ 1.5 时相邻阈值之间精度差的最大绝对值",
-       max(abs(b - a) for a, b in zip(prec[:wide], prec[1:wide])), key="adjacent_gap")
+report(
+    "ψ ≥ 1.5 时相邻阈值之间精度差的最大绝对值",
+    max(abs(b - a) for a, b in zip(prec[:wide], prec[1:wide])),
+    key="adjacent_gap",
+)
 report("真实对真实的 k-NN 精度", p0, key="prec_real")
 report("数字分类器在真实测试图上的准确率", clf_acc, key="clf_acc")
 
@@ -119,15 +160,21 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [
 ax = axes[0]
 ax.errorbar(rec, prec, xerr=[row[5] for row in rows], yerr=prec_se, marker="o", capsize=3)
 for psi, p, r, *_ in rows:
-    ax.annotate("∞" if psi is None else f"{psi}", (r, p), textcoords="offset points",
-                xytext=(4, 4), fontsize=9)
+    ax.annotate(
+        "∞" if psi is None else f"{psi}",
+        (r, p),
+        textcoords="offset points",
+        xytext=(4, 4),
+        fontsize=9,
+    )
 ax.scatter([r0], [p0], marker="*", s=150, color="gray", label="真实对真实")
 ax.set_xlabel("k-NN 召回率（多样性）")
 ax.set_ylabel("k-NN 精度（保真度）")
 ax.set_title("截断阈值 ψ 从 ∞ 到 0.1（误差棒为标准误）")
 ax.legend(loc="lower left")
-grid = torch.cat([gan.sample(G, 10, labels=torch.arange(10), psi=psi, seed=4)
-                  for psi in (None, 1.0, 0.5, 0.1)])
+grid = torch.cat(
+    [gan.sample(G, 10, labels=torch.arange(10), psi=psi, seed=4) for psi in (None, 1.0, 0.5, 0.1)]
+)
 image_grid(grid, ncols=10, ax=axes[1], title="每行一个阈值：∞、1.0、0.5、0.1（列为类别 0-9）")
 fig.tight_layout()
 plt.show()

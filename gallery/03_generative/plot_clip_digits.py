@@ -27,8 +27,15 @@ import matplotlib.pyplot as plt
 import torch
 
 from survey_models import data, setup_example, train
-from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, caption_pairs,
-                                      clip_loss, digit_caption, zero_shot_predict)
+from survey_models.multimodal import (
+    CLIP,
+    HELDOUT_TEMPLATES,
+    TRAIN_TEMPLATES,
+    caption_pairs,
+    clip_loss,
+    digit_caption,
+    zero_shot_predict,
+)
 from survey_models.report import report
 from survey_models.text import CharTokenizer
 
@@ -38,13 +45,15 @@ split = data.digits_split(test_fraction=0.3, seed=0)
 # “a photo of the number seven”有 27 个字符），否则 encode 会报错而不是悄悄截断。
 LENGTH = 28
 EVAL_TEMPLATES = list(HELDOUT_TEMPLATES) + ["数字{zh}", "the digit {en}"]
-tokenizer = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES],
-                          specials=True)   # id 0 pads a caption, id 1 is an unseen character
-images, tokens, labels = caption_pairs(split.x_train, split.y_train, tokenizer,
-                                       TRAIN_TEMPLATES, repeats=4, length=LENGTH, seed=0)
+tokenizer = CharTokenizer(
+    [digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES], specials=True
+)  # id 0 pads a caption, id 1 is an unseen character
+images, tokens, labels = caption_pairs(
+    split.x_train, split.y_train, tokenizer, TRAIN_TEMPLATES, repeats=4, length=LENGTH, seed=0
+)
 print(f"字符表 {tokenizer.vocab_size} 个符号；训练对 {len(labels)} 个")
 n_train = len(split.y_train)
-for i in range(4):   # the same image with its 4 captions
+for i in range(4):  # the same image with its 4 captions
     print(f"  标签 {int(labels[i * n_train])}：{tokenizer.decode(tokens[i * n_train])!r}")
 print("训练模板：", TRAIN_TEMPLATES)
 print("留出模板：", HELDOUT_TEMPLATES)
@@ -62,10 +71,13 @@ for name, use_labels in (("原始 InfoNCE（对角线为正例）", False), ("�
     batch = (images, tokens, labels) if use_labels else (images, tokens)
     history = train.fit(model, clip_loss, batch, epochs=6, batch_size=256, lr=2e-3, seed=0)
     models[name] = (model, history)
-    print(f"{name}：损失 {history.train_loss[0]:.2f} → {history.final_train_loss:.2f}，"
-          f"温度 {model.temperature.item():.3f}，用时 {history.seconds:.1f} s")
+    print(
+        f"{name}：损失 {history.train_loss[0]:.2f} → {history.final_train_loss:.2f}，"
+        f"温度 {model.temperature.item():.3f}，用时 {history.seconds:.1f} s"
+    )
 # 每批约 25.6 个同类对：只知道类别时，两种目标的损失下界都约是 log(25.6)。
 print(f"只凭类别信息能达到的损失下界 ≈ log(256/10) = {math.log(25.6):.2f}")
+
 
 # %%
 # 零样本分类
@@ -88,29 +100,51 @@ for name, accs in accuracy.items():
 
 # 对照：若把描述截断到 24 个字符，英文留出描述只剩数字词的前两个字母
 # （“a photo of the number se”）。模型不变，只改测试时的编码长度。
-truncated_en = zero_shot(models["多正例（同类皆正例）"][0], HELDOUT_TEMPLATES[1], 24,
-                         truncate=True)
-print(f"对照：英文留出描述截断到 24 个字符（如 "
-      f"{digit_caption(7, HELDOUT_TEMPLATES[1])[:24]!r}）时多正例模型的准确率 {truncated_en:.3f}")
+truncated_en = zero_shot(models["多正例（同类皆正例）"][0], HELDOUT_TEMPLATES[1], 24, truncate=True)
+print(
+    f"对照：英文留出描述截断到 24 个字符（如 "
+    f"{digit_caption(7, HELDOUT_TEMPLATES[1])[:24]!r}）时多正例模型的准确率 {truncated_en:.3f}"
+)
 
 best = models["多正例（同类皆正例）"][0]
 multi, raw = accuracy["多正例（同类皆正例）"], accuracy["原始 InfoNCE（对角线为正例）"]
 heldout_zh = multi[0]
 zh_ok, en_ok = heldout_zh >= 0.9, multi[1] >= 0.9
-report("零样本准确率（留出中文模板“一张写着{zh}的图片”）", heldout_zh, key="heldout_zh",
-       claim="对比对齐可把训练中未见过的描述变成分类器", target="≥ 0.9", passed=zh_ok)
-report("零样本准确率（留出英文模板“a photo of the number {en}”）", multi[1], key="heldout_en",
-       claim="同上，英文留出模板", target="≥ 0.9", passed=en_ok)
-report("中英文留出模板的零样本准确率都不低于 0.9", float(zh_ok and en_ok), key="both_heldout",
-       target="1（两者都 ≥ 0.9）", passed=zh_ok and en_ok)
+report(
+    "零样本准确率（留出中文模板“一张写着{zh}的图片”）",
+    heldout_zh,
+    key="heldout_zh",
+    claim="对比对齐可把训练中未见过的描述变成分类器",
+    target="≥ 0.9",
+    passed=zh_ok,
+)
+report(
+    "零样本准确率（留出英文模板“a photo of the number {en}”）",
+    multi[1],
+    key="heldout_en",
+    claim="同上，英文留出模板",
+    target="≥ 0.9",
+    passed=en_ok,
+)
+report(
+    "中英文留出模板的零样本准确率都不低于 0.9",
+    float(zh_ok and en_ok),
+    key="both_heldout",
+    target="1（两者都 ≥ 0.9）",
+    passed=zh_ok and en_ok,
+)
 report("零样本准确率（留出模板“图中是 {d}”）", multi[2], key="heldout_digit")
 report("原始 InfoNCE 的零样本准确率（留出中文模板）", raw[0], key="raw_zh")
 report("原始 InfoNCE 的零样本准确率（留出英文模板）", raw[1], key="raw_en")
 report("对照：英文留出描述截断到 24 个字符时的零样本准确率", truncated_en, key="truncated_en")
-report("原始 InfoNCE 的最终训练损失", models["原始 InfoNCE（对角线为正例）"][1].final_train_loss,
-       key="loss_raw")
-report("多正例目标的最终训练损失", models["多正例（同类皆正例）"][1].final_train_loss,
-       key="loss_multi")
+report(
+    "原始 InfoNCE 的最终训练损失",
+    models["原始 InfoNCE（对角线为正例）"][1].final_train_loss,
+    key="loss_raw",
+)
+report(
+    "多正例目标的最终训练损失", models["多正例（同类皆正例）"][1].final_train_loss, key="loss_multi"
+)
 
 # %%
 # 图：相似度矩阵与零样本准确率
@@ -118,15 +152,14 @@ report("多正例目标的最终训练损失", models["多正例（同类皆正�
 # 左：前 10 张测试图（每类一张）与 10 句留出中文描述的余弦相似度；
 # 右：两种损失在各模板下的零样本准确率。
 first = torch.stack([torch.nonzero(split.y_test == d)[0, 0] for d in range(10)])
-class_tokens = tokenizer.encode([digit_caption(d, HELDOUT_TEMPLATES[0]) for d in range(10)],
-                                LENGTH)
+class_tokens = tokenizer.encode([digit_caption(d, HELDOUT_TEMPLATES[0]) for d in range(10)], LENGTH)
 with torch.no_grad():
     sim = best.encode_image(split.x_test[first]) @ best.encode_text(class_tokens).T
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6),
-                               gridspec_kw={"width_ratios": [1, 1.3]})
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1, 1.3]})
 im = ax1.imshow(sim, cmap="viridis")
-ax1.set_xticks(range(10), [digit_caption(d, HELDOUT_TEMPLATES[0]) for d in range(10)],
-               rotation=60, fontsize=8)
+ax1.set_xticks(
+    range(10), [digit_caption(d, HELDOUT_TEMPLATES[0]) for d in range(10)], rotation=60, fontsize=8
+)
 ax1.set_yticks(range(10), [f"图像：{d}" for d in range(10)], fontsize=8)
 ax1.set_xlabel("留出描述")
 ax1.set_ylabel("测试图像（真实标签）")
@@ -137,8 +170,13 @@ xs = torch.arange(len(templates)).float()
 for k, (name, accs) in enumerate(accuracy.items()):
     ax2.bar(xs + (k - 0.5) * 0.38, accs, width=0.38, label=name)
 ax2.axhline(0.9, color="red", ls="--", label="目标 0.9")
-ax2.set_xticks(xs.tolist(), [("[留出] " if t in HELDOUT_TEMPLATES else "[训练] ") + t
-                             for t in templates], rotation=20, fontsize=8, ha="right")
+ax2.set_xticks(
+    xs.tolist(),
+    [("[留出] " if t in HELDOUT_TEMPLATES else "[训练] ") + t for t in templates],
+    rotation=20,
+    fontsize=8,
+    ha="right",
+)
 ax2.set_ylim(0, 1.05)
 ax2.set_ylabel("零样本准确率（测试集 540 张）")
 ax2.set_title("各描述模板下的零样本分类")

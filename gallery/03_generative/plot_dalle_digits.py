@@ -26,9 +26,18 @@ import matplotlib.pyplot as plt
 import torch
 
 from survey_models import data, metrics, setup_example, train
-from survey_models.multimodal import (CLIP, HELDOUT_TEMPLATES, TRAIN_TEMPLATES, PatchVQ,
-                                      caption_pairs, clip_loss, clip_scores, digit_caption,
-                                      generate_images, text_image_sequences)
+from survey_models.multimodal import (
+    CLIP,
+    HELDOUT_TEMPLATES,
+    TRAIN_TEMPLATES,
+    PatchVQ,
+    caption_pairs,
+    clip_loss,
+    clip_scores,
+    digit_caption,
+    generate_images,
+    text_image_sequences,
+)
 from survey_models.plotting import image_grid
 from survey_models.report import report
 from survey_models.text import CharTokenizer
@@ -53,17 +62,21 @@ print(f"量化重构：FID {recon_fid:.2f}（真实对真实 {floor_fid:.2f}）�
 # 模型是 :class:`survey_models.transformer.GPT`（2 层、4 头、宽 64），训练循环是共用的
 # :func:`survey_models.train.fit`。
 LENGTH = 16
-tokenizer = CharTokenizer([digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES],
-                          specials=True)
-images, captions, labels = caption_pairs(split.x_train, split.y_train, tokenizer,
-                                         TRAIN_TEMPLATES, repeats=2, length=LENGTH, seed=0)
+tokenizer = CharTokenizer(
+    [digit_caption(d, t) for d in range(10) for t in TRAIN_TEMPLATES], specials=True
+)
+images, captions, labels = caption_pairs(
+    split.x_train, split.y_train, tokenizer, TRAIN_TEMPLATES, repeats=2, length=LENGTH, seed=0
+)
 x, y = text_image_sequences(captions, vq.encode(images), tokenizer.vocab_size)
 vocab = tokenizer.vocab_size + 1 + vq.codebook_size
 train.set_seed(0)
 gpt = GPT(vocab, block_size=x.shape[1], n_layer=2, n_head=4, d_model=64)
 history = train.fit(gpt, lm_loss, (x, y), steps=600, batch_size=64, lr=4e-3, seed=0)
-print(f"序列 {tuple(x.shape)}，GPT 参数 {gpt.num_parameters()}；训练 600 步用时 "
-      f"{history.seconds:.1f} s，交叉熵 {history.train_loss[0]:.2f} → {history.final_train_loss:.2f} nats/词元")
+print(
+    f"序列 {tuple(x.shape)}，GPT 参数 {gpt.num_parameters()}；训练 600 步用时 "
+    f"{history.seconds:.1f} s，交叉熵 {history.train_loss[0]:.2f} → {history.final_train_loss:.2f} nats/词元"
+)
 
 # %%
 # 训练用于重排序的 CLIP
@@ -71,12 +84,19 @@ print(f"序列 {tuple(x.shape)}，GPT 参数 {gpt.num_parameters()}；训练 600
 # 与上一例完全相同的配置（多正例目标），因此就是上一例的 CLIP 模型。
 CLIP_LENGTH = 24
 train.set_seed(0)
-clip_images, clip_tokens, clip_labels = caption_pairs(split.x_train, split.y_train, tokenizer,
-                                                      TRAIN_TEMPLATES, repeats=4,
-                                                      length=CLIP_LENGTH, seed=0)
+clip_images, clip_tokens, clip_labels = caption_pairs(
+    split.x_train, split.y_train, tokenizer, TRAIN_TEMPLATES, repeats=4, length=CLIP_LENGTH, seed=0
+)
 clip = CLIP(tokenizer.vocab_size, embed_dim=64, hidden=256)
-clip_history = train.fit(clip, clip_loss, (clip_images, clip_tokens, clip_labels), epochs=6,
-                         batch_size=256, lr=2e-3, seed=0)
+clip_history = train.fit(
+    clip,
+    clip_loss,
+    (clip_images, clip_tokens, clip_labels),
+    epochs=6,
+    batch_size=256,
+    lr=2e-3,
+    seed=0,
+)
 print(f"CLIP 训练用时 {clip_history.seconds:.1f} s")
 
 # %%
@@ -93,7 +113,7 @@ start = time.perf_counter()
 g = torch.Generator().manual_seed(1)
 for template in ("数字{zh}", HELDOUT_TEMPLATES[0]):
     texts = [digit_caption(int(d), template) for d in wanted]
-    repeated = tokenizer.encode(texts, LENGTH).repeat_interleave(K, dim=0)   # (100*K, LENGTH)
+    repeated = tokenizer.encode(texts, LENGTH).repeat_interleave(K, dim=0)  # (100*K, LENGTH)
     candidates, _ = generate_images(gpt, repeated, vq, tokenizer.vocab_size, generator=g)
     candidates = candidates.reshape(len(wanted), K, 64)
     clip_text = tokenizer.encode(texts, CLIP_LENGTH).repeat_interleave(K, dim=0)
@@ -105,29 +125,56 @@ for template in ("数字{zh}", HELDOUT_TEMPLATES[0]):
         "best": metrics.label_accuracy(best, wanted),
         "all": all_acc,
         "fid": metrics.digits_fid(candidates.reshape(-1, 64), reference),
-        "images_first": first, "images_best": best,
+        "images_first": first,
+        "images_best": best,
     }
     r = results[template]
-    print(f"模板 {template!r}：随机一张的标签准确率 {r['all']:.3f}，"
-          f"CLIP {K} 选 1 {r['best']:.3f}；候选的 FID {r['fid']:.2f}")
+    print(
+        f"模板 {template!r}：随机一张的标签准确率 {r['all']:.3f}，"
+        f"CLIP {K} 选 1 {r['best']:.3f}；候选的 FID {r['fid']:.2f}"
+    )
 print(f"生成与重排序共用时 {time.perf_counter() - start:.1f} s")
 
 train_t = results["数字{zh}"]
 held_t = results[HELDOUT_TEMPLATES[0]]
-report("按描述生成的标签准确率（训练模板，全部候选）", train_t["all"], key="train_all",
-       claim="自回归 Transformer 能按描述生成对应的数字", target="远高于随机的 0.1",
-       passed=train_t["all"] > 0.5)
-report("CLIP 重排序带来的准确率提升（训练模板）", train_t["best"] - train_t["all"],
-       key="train_gain", claim="用 CLIP 从候选中挑选提高图文一致性", target="> 0",
-       passed=train_t["best"] > train_t["all"])
-report("CLIP 重排序带来的准确率提升（留出模板）", held_t["best"] - held_t["all"],
-       key="held_gain", claim="同上，描述方式训练中未见过", target="> 0",
-       passed=held_t["best"] > held_t["all"])
-report("生成候选的 digits FID（训练模板）", train_t["fid"], key="train_fid",
-       target=f"地板 {floor_fid:.2f}")
+report(
+    "按描述生成的标签准确率（训练模板，全部候选）",
+    train_t["all"],
+    key="train_all",
+    claim="自回归 Transformer 能按描述生成对应的数字",
+    target="远高于随机的 0.1",
+    passed=train_t["all"] > 0.5,
+)
+report(
+    "CLIP 重排序带来的准确率提升（训练模板）",
+    train_t["best"] - train_t["all"],
+    key="train_gain",
+    claim="用 CLIP 从候选中挑选提高图文一致性",
+    target="> 0",
+    passed=train_t["best"] > train_t["all"],
+)
+report(
+    "CLIP 重排序带来的准确率提升（留出模板）",
+    held_t["best"] - held_t["all"],
+    key="held_gain",
+    claim="同上，描述方式训练中未见过",
+    target="> 0",
+    passed=held_t["best"] > held_t["all"],
+)
+report(
+    "生成候选的 digits FID（训练模板）",
+    train_t["fid"],
+    key="train_fid",
+    target=f"地板 {floor_fid:.2f}",
+)
 both = train_t["best"] > train_t["all"] and held_t["best"] > held_t["all"]
-report("两种模板下重排序都提高标签准确率", float(both), key="rerank_both",
-       target="1（两种模板下都更高）", passed=both)
+report(
+    "两种模板下重排序都提高标签准确率",
+    float(both),
+    key="rerank_both",
+    target="1（两种模板下都更高）",
+    passed=both,
+)
 report("CLIP 8 选 1 后的标签准确率（训练模板）", train_t["best"], key="train_best")
 report("按描述生成的标签准确率（留出模板，全部候选）", held_t["all"], key="held_all")
 report("CLIP 8 选 1 后的标签准确率（留出模板）", held_t["best"], key="held_best")
@@ -141,11 +188,14 @@ report("真实对真实的 digits FID（地板）", floor_fid, key="fid_floor")
 # 每行一种做法，每列一段描述（每类取第 1 段）。
 cols = torch.arange(10) * per_class
 fig, axes = plt.subplots(4, 1, figsize=(7, 4.6))
-for row, (template, kind, title) in enumerate([
+for row, (template, kind, title) in enumerate(
+    [
         ("数字{zh}", "images_first", "“数字七”式描述：随机一张"),
         ("数字{zh}", "images_best", "“数字七”式描述：CLIP 8 选 1"),
         (HELDOUT_TEMPLATES[0], "images_first", "留出描述“一张写着七的图片”：随机一张"),
-        (HELDOUT_TEMPLATES[0], "images_best", "留出描述：CLIP 8 选 1")]):
+        (HELDOUT_TEMPLATES[0], "images_best", "留出描述：CLIP 8 选 1"),
+    ]
+):
     image_grid(results[template][kind][cols], ncols=10, ax=axes[row], title=title)
 fig.tight_layout()
 

@@ -52,9 +52,14 @@ fid = metrics.digits_fid(samples, x_test)
 fid_floor = metrics.digits_fid(x_train[:539], x_test)
 fid_noise = metrics.digits_fid(torch.rand(539, 64, generator=g), x_test)
 print(f"DBN 样本的 digits FID {fid:.2f}（真实对真实 {fid_floor:.2f}，均匀噪声 {fid_noise:.1f}）")
-report("DBN 自上而下样本的 digits FID", fid, key="fid", claim="DBN 能自上而下生成数字",
-       target=f"远低于均匀噪声（{fid_noise:.1f}）；真实下限 {fid_floor:.2f}",
-       passed=fid < fid_noise / 5)
+report(
+    "DBN 自上而下样本的 digits FID",
+    fid,
+    key="fid",
+    claim="DBN 能自上而下生成数字",
+    target=f"远低于均匀噪声（{fid_noise:.1f}）；真实下限 {fid_floor:.2f}",
+    passed=fid < fid_noise / 5,
+)
 report("真实对真实的 digits FID（下限）", fid_floor, key="fid_floor")
 report("均匀噪声的 digits FID", fid_noise, key="fid_noise")
 
@@ -67,8 +72,9 @@ report("均匀噪声的 digits FID", fid_noise, key="fid_noise")
 
 
 def classifier(pretrained: bool) -> nn.Sequential:
-    net = nn.Sequential(nn.Linear(64, 64), nn.Sigmoid(), nn.Linear(64, 32), nn.Sigmoid(),
-                        nn.Linear(32, 10))
+    net = nn.Sequential(
+        nn.Linear(64, 64), nn.Sigmoid(), nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10)
+    )
     if pretrained:
         with torch.no_grad():
             for linear, rbm in zip((net[0], net[2]), dbn.rbms):
@@ -82,9 +88,14 @@ gain: dict[int, float] = {}  # mean accuracy of DBN initialisation minus random,
 for per_class in (5, 10, 50):
     for seed in range(3):
         g = torch.Generator().manual_seed(seed)
-        idx = torch.cat([torch.nonzero(split.y_train == c)[:, 0][
-            torch.randperm(int((split.y_train == c).sum()), generator=g)[:per_class]]
-            for c in range(10)])
+        idx = torch.cat(
+            [
+                torch.nonzero(split.y_train == c)[:, 0][
+                    torch.randperm(int((split.y_train == c).sum()), generator=g)[:per_class]
+                ]
+                for c in range(10)
+            ]
+        )
         for pretrained in (False, True):
             torch.manual_seed(seed)
             net = classifier(pretrained)
@@ -100,17 +111,34 @@ for per_class in (5, 10, 50):
     rand = sum(accuracy[(per_class, False)]) / 3
     pre = sum(accuracy[(per_class, True)]) / 3
     gain[per_class] = pre - rand
-    print(f"每类 {per_class:>2d} 个标签：随机初始化 {rand:.3f}，DBN 初始化 {pre:.3f}，"
-          f"差 {gain[per_class]:+.3f}")
+    print(
+        f"每类 {per_class:>2d} 个标签：随机初始化 {rand:.3f}，DBN 初始化 {pre:.3f}，"
+        f"差 {gain[per_class]:+.3f}"
+    )
 
 few_labels = dict(claim="标签很少时，用 DBN 预训练初始化分类器有帮助", target="> 0（3 个种子平均）")
-report("每类 5 个标签时 DBN 预训练带来的测试准确率提升", gain[5], key="gain_5",
-       passed=gain[5] > 0, **few_labels)
-report("每类 10 个标签时 DBN 预训练带来的测试准确率提升", gain[10], key="gain_10",
-       passed=gain[10] > 0, **few_labels)
-report("每类 50 个标签时 DBN 预训练带来的测试准确率提升", gain[50], key="gain_50",
-       claim="标签增多后差距缩小", target="小于每类 5 个与 10 个标签时的提升",
-       passed=gain[50] < min(gain[5], gain[10]))
+report(
+    "每类 5 个标签时 DBN 预训练带来的测试准确率提升",
+    gain[5],
+    key="gain_5",
+    passed=gain[5] > 0,
+    **few_labels,
+)
+report(
+    "每类 10 个标签时 DBN 预训练带来的测试准确率提升",
+    gain[10],
+    key="gain_10",
+    passed=gain[10] > 0,
+    **few_labels,
+)
+report(
+    "每类 50 个标签时 DBN 预训练带来的测试准确率提升",
+    gain[50],
+    key="gain_50",
+    claim="标签增多后差距缩小",
+    target="小于每类 5 个与 10 个标签时的提升",
+    passed=gain[50] < min(gain[5], gain[10]),
+)
 print(f"总用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -124,8 +152,9 @@ for pretrained, label in ((False, "随机初始化"), (True, "DBN 预训练初�
     means = [sum(accuracy[(p, pretrained)]) / 3 for p in pers]
     ax.plot(pers, means, marker="o", label=label)
     for p in pers:
-        ax.scatter([p] * 3, accuracy[(p, pretrained)], s=10, alpha=0.5,
-                   color="C1" if pretrained else "C0")
+        ax.scatter(
+            [p] * 3, accuracy[(p, pretrained)], s=10, alpha=0.5, color="C1" if pretrained else "C0"
+        )
 ax.set_xscale("log")
 ax.set_xticks(pers, [str(p) for p in pers])
 ax.set_xlabel("每类有标签样本数")

@@ -33,12 +33,19 @@ n_ref = ref.shape[0]
 def scores(samples):
     fr, ff = metrics.digits_features(ref), metrics.digits_features(samples)
     p, r = metrics.knn_precision_recall(fr, ff, k=3)
-    return {"FID": metrics.digits_fid(samples, ref), "精度": p, "召回率": r,
-            "1-NN 准确率": metrics.one_nn_accuracy(fr, ff)}
+    return {
+        "FID": metrics.digits_fid(samples, ref),
+        "精度": p,
+        "召回率": r,
+        "1-NN 准确率": metrics.one_nn_accuracy(fr, ff),
+    }
 
 
-floor = scores(split.x_train[torch.randperm(len(split.x_train),
-                                            generator=torch.Generator().manual_seed(0))[:n_ref]])
+floor = scores(
+    split.x_train[
+        torch.randperm(len(split.x_train), generator=torch.Generator().manual_seed(0))[:n_ref]
+    ]
+)
 print("真实对真实：" + "，".join(f"{k} {v:.3f}" for k, v in floor.items()))
 
 # %%
@@ -47,41 +54,77 @@ print("真实对真实：" + "，".join(f"{k} {v:.3f}" for k, v in floor.items()
 # DCGAN 生成器：16 维隐变量 → 32×2×2 → 转置卷积到 16×4×4 → 1×8×8；
 # 判别器：8×8 → 16×4×4 → 32×2×2 → 线性。MLP 版本是两层 128 宽的全连接网络。
 builders = {
-    "DCGAN（卷积）": lambda: (gan.DCGANGenerator(latent_dim=16, channels=32),
-                            gan.DCGANDiscriminator(channels=32)),
-    "MLP GAN": lambda: (gan.MLPGenerator(16, 64, hidden=128, depth=2, out_activation="sigmoid"),
-                        gan.MLPDiscriminator(64, hidden=128, depth=2)),
+    "DCGAN（卷积）": lambda: (
+        gan.DCGANGenerator(latent_dim=16, channels=32),
+        gan.DCGANDiscriminator(channels=32),
+    ),
+    "MLP GAN": lambda: (
+        gan.MLPGenerator(16, 64, hidden=128, depth=2, out_activation="sigmoid"),
+        gan.MLPDiscriminator(64, hidden=128, depth=2),
+    ),
 }
 results, samples, pixel_stds = {}, {}, {}
 for name, build in builders.items():
     torch.manual_seed(0)
     G, D = build()
     n_params = sum(p.numel() for p in G.parameters()) + sum(p.numel() for p in D.parameters())
-    hist = gan.train_adversarial(G, D, split.x_train, loss="nonsaturating", steps=2000,
-                                 batch_size=64, lr_g=2e-4, lr_d=2e-4, seed=0)
+    hist = gan.train_adversarial(
+        G,
+        D,
+        split.x_train,
+        loss="nonsaturating",
+        steps=2000,
+        batch_size=64,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        seed=0,
+    )
     samples[name] = gan.sample(G, n_ref, seed=1)
     results[name] = scores(samples[name])
     pixel_stds[name] = samples[name].std(0).mean().item()
-    print(f"{name}: 参数 {n_params}，用时 {hist.seconds:.1f} s，"
-          + "，".join(f"{k} {v:.3f}" for k, v in results[name].items())
-          + f"，样本逐像素标准差 {pixel_stds[name]:.3f}")
+    print(
+        f"{name}: 参数 {n_params}，用时 {hist.seconds:.1f} s，"
+        + "，".join(f"{k} {v:.3f}" for k, v in results[name].items())
+        + f"，样本逐像素标准差 {pixel_stds[name]:.3f}"
+    )
 
 dc, mlp = results["DCGAN（卷积）"], results["MLP GAN"]
-report("DCGAN 的 digits FID", dc["FID"], key="dcgan_fid",
-       claim="卷积结构的 GAN 生成质量优于全连接 GAN",
-       target=f"低于 MLP GAN（{mlp['FID']:.1f}）；真实下限 {floor['FID']:.2f}",
-       passed=dc["FID"] < mlp["FID"])
-report("MLP GAN 的 digits FID", mlp["FID"], key="mlp_fid",
-       target=f"记录；真实下限 {floor['FID']:.2f}")
+report(
+    "DCGAN 的 digits FID",
+    dc["FID"],
+    key="dcgan_fid",
+    claim="卷积结构的 GAN 生成质量优于全连接 GAN",
+    target=f"低于 MLP GAN（{mlp['FID']:.1f}）；真实下限 {floor['FID']:.2f}",
+    passed=dc["FID"] < mlp["FID"],
+)
+report(
+    "MLP GAN 的 digits FID", mlp["FID"], key="mlp_fid", target=f"记录；真实下限 {floor['FID']:.2f}"
+)
 report("真实对真实的 digits FID（下限）", floor["FID"], key="fid_floor")
-report("DCGAN 的 k-NN 召回率", dc["召回率"], key="dcgan_recall",
-       target=f"记录；真实下限 {floor['召回率']:.3f}")
-report("MLP GAN 的 k-NN 召回率", mlp["召回率"], key="mlp_recall",
-       target=f"记录；真实下限 {floor['召回率']:.3f}")
-report("MLP GAN 样本的逐像素标准差", pixel_stds["MLP GAN"], key="mlp_pixel_std",
-       target=f"记录；DCGAN 为 {pixel_stds['DCGAN（卷积）']:.3f}")
-report("DCGAN 的 1-NN 准确率", dc["1-NN 准确率"], key="dcgan_1nn",
-       target=f"记录；0.5 为不可区分，真实对真实 {floor['1-NN 准确率']:.3f}")
+report(
+    "DCGAN 的 k-NN 召回率",
+    dc["召回率"],
+    key="dcgan_recall",
+    target=f"记录；真实下限 {floor['召回率']:.3f}",
+)
+report(
+    "MLP GAN 的 k-NN 召回率",
+    mlp["召回率"],
+    key="mlp_recall",
+    target=f"记录；真实下限 {floor['召回率']:.3f}",
+)
+report(
+    "MLP GAN 样本的逐像素标准差",
+    pixel_stds["MLP GAN"],
+    key="mlp_pixel_std",
+    target=f"记录；DCGAN 为 {pixel_stds['DCGAN（卷积）']:.3f}",
+)
+report(
+    "DCGAN 的 1-NN 准确率",
+    dc["1-NN 准确率"],
+    key="dcgan_1nn",
+    target=f"记录；0.5 为不可区分，真实对真实 {floor['1-NN 准确率']:.3f}",
+)
 
 # %%
 # 样本

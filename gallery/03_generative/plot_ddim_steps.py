@@ -9,7 +9,8 @@ models, DDIM）保持训练目标不变，把反向过程换成一族非马尔�
 .. math::
 
     x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}-\\sigma^2}\\,\\hat\\epsilon + \\sigma z,
-    \\quad \\sigma = \\eta\\sqrt{\\tfrac{1-\\bar\\alpha_{t'}}{1-\\bar\\alpha_t}\\bigl(1-\\tfrac{\\bar\\alpha_t}{\\bar\\alpha_{t'}}\\bigr)} .
+    \\quad \\sigma = \\eta\\sqrt{\\tfrac{1-\\bar\\alpha_{t'}}{1-\\bar\\alpha_t}
+    \\bigl(1-\\tfrac{\\bar\\alpha_t}{\\bar\\alpha_{t'}}\\bigr)} .
 
 η = 1 且逐步走时就是 DDPM；η = 0 时采样是确定性的。
 
@@ -29,8 +30,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from survey_models import data, metrics, setup_example, train
-from survey_models.diffusion import (Denoiser, NoiseSchedule, ddim_sample, diffusion_loss,
-                                     model_eps)
+from survey_models.diffusion import Denoiser, NoiseSchedule, ddim_sample, diffusion_loss, model_eps
 from survey_models.report import report
 
 setup_example()
@@ -38,8 +38,9 @@ x_train = data.swiss_roll_2d(4000, seed=0)
 reference = data.swiss_roll_2d(1000, seed=100)
 schedule = NoiseSchedule(100, kind="linear")
 model = Denoiser(dim=2, hidden=128, n_layers=3)
-history = train.fit(model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256,
-                    lr=2e-3, seed=0)
+history = train.fit(
+    model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256, lr=2e-3, seed=0
+)
 print(f"训练用时 {history.seconds:.1f} s，最终损失 {history.final_train_loss:.3f}")
 eps_fn = model_eps(model)
 
@@ -51,8 +52,13 @@ eps_fn = model_eps(model)
 # 真实数据按中值法定一次，之后固定不变。
 n = 1000
 bandwidth = metrics.median_bandwidth(data.swiss_roll_2d(n, seed=200), reference)
-floor = sum(abs(metrics.mmd_rbf(data.swiss_roll_2d(n, seed=200 + i), reference, bandwidth))
-            for i in range(5)) / 5
+floor = (
+    sum(
+        abs(metrics.mmd_rbf(data.swiss_roll_2d(n, seed=200 + i), reference, bandwidth))
+        for i in range(5)
+    )
+    / 5
+)
 steps_list = [2, 5, 10, 20, 50, 100]
 etas = [0.0, 0.5, 1.0]
 results: dict[float, list[float]] = {eta: [] for eta in etas}
@@ -62,31 +68,49 @@ for steps in steps_list:
         values = []
         for seed in range(3):
             start = time.perf_counter()
-            x = ddim_sample(eps_fn, schedule, (n, 2), sampling_steps=steps, eta=eta,
-                            generator=torch.Generator().manual_seed(seed))
+            x = ddim_sample(
+                eps_fn,
+                schedule,
+                (n, 2),
+                sampling_steps=steps,
+                eta=eta,
+                generator=torch.Generator().manual_seed(seed),
+            )
             seconds[steps] = time.perf_counter() - start
             values.append(metrics.mmd_rbf(x, reference, bandwidth))
         results[eta].append(sum(values) / len(values))
-    print(f"{steps:>3} 步：" + "，".join(f"η={eta:g} MMD² {results[eta][-1]:.2e}"
-                                         for eta in etas)
-          + f"；采样 1000 点用时 {seconds[steps]:.3f} s")
+    print(
+        f"{steps:>3} 步："
+        + "，".join(f"η={eta:g} MMD² {results[eta][-1]:.2e}" for eta in etas)
+        + f"；采样 1000 点用时 {seconds[steps]:.3f} s"
+    )
 print(f"真实对真实地板 {floor:.2e}")
 
 i10, i100 = steps_list.index(10), steps_list.index(100)
-report("10 步 DDIM（η=0）的 MMD²", results[0.0][i10], key="mmd10_eta0",
-       claim="步数少时确定性 DDIM 优于 η=1",
-       target=f"低于 10 步 η=1 的 {results[1.0][i10]:.2e}",
-       passed=results[0.0][i10] < results[1.0][i10])
+report(
+    "10 步 DDIM（η=0）的 MMD²",
+    results[0.0][i10],
+    key="mmd10_eta0",
+    claim="步数少时确定性 DDIM 优于 η=1",
+    target=f"低于 10 步 η=1 的 {results[1.0][i10]:.2e}",
+    passed=results[0.0][i10] < results[1.0][i10],
+)
 report("10 步 η=1 的 MMD²", results[1.0][i10], key="mmd10_eta1")
 report("100 步 η=0 的 MMD²", results[0.0][i100], key="mmd100_eta0")
 report("100 步 η=1 的 MMD²", results[1.0][i100], key="mmd100_eta1")
 report("真实对真实 MMD² 地板", floor, key="floor")
 report("100 步 η=0 的 MMD² 与地板之比", results[0.0][i100] / floor, key="plateau_ratio")
 report("100 步 η=1 的 MMD² 与地板之比", results[1.0][i100] / floor, key="eta1_100_vs_floor")
-report("10 步 η=0 与 100 步 η=1 的 MMD² 之比", results[0.0][i10] / results[1.0][i100],
-       key="ratio_vs_100")
-report("10 步 η=0 与 10 步 η=1 的 MMD² 之比", results[0.0][i10] / results[1.0][i10],
-       key="ratio_vs_eta1")
+report(
+    "10 步 η=0 与 100 步 η=1 的 MMD² 之比",
+    results[0.0][i10] / results[1.0][i100],
+    key="ratio_vs_100",
+)
+report(
+    "10 步 η=0 与 10 步 η=1 的 MMD² 之比",
+    results[0.0][i10] / results[1.0][i10],
+    key="ratio_vs_eta1",
+)
 report("10 步相对 100 步的采样加速", seconds[100] / seconds[10], key="speedup", unit="倍")
 
 # %%
@@ -95,8 +119,14 @@ report("10 步相对 100 步的采样加速", seconds[100] / seconds[10], key="s
 fig = plt.figure(figsize=(12, 4))
 for k, eta in enumerate([0.0, 1.0]):
     ax = fig.add_subplot(1, 3, k + 1)
-    x = ddim_sample(eps_fn, schedule, (n, 2), sampling_steps=10, eta=eta,
-                    generator=torch.Generator().manual_seed(0))
+    x = ddim_sample(
+        eps_fn,
+        schedule,
+        (n, 2),
+        sampling_steps=10,
+        eta=eta,
+        generator=torch.Generator().manual_seed(0),
+    )
     ax.scatter(reference[:, 0], reference[:, 1], s=2, color="0.8", label="留出数据")
     ax.scatter(x[:, 0], x[:, 1], s=2, color="C1", label="10 步样本")
     ax.set_title(f"10 步 DDIM，η = {eta:g}")

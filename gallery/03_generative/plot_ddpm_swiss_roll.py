@@ -43,10 +43,13 @@ print(schedule)
 # 网络是 3 个残差隐藏层、宽 128 的 MLP，步数 t 以正弦编码输入。损失即简化损失，
 # 由 :func:`survey_models.diffusion.diffusion_loss` 给出，训练循环是共用的 :func:`survey_models.train.fit`。
 model = Denoiser(dim=2, hidden=128, n_layers=3)
-history = train.fit(model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256,
-                    lr=2e-3, seed=0)
-print(f"训练 2000 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.3f}"
-      f" → {history.final_train_loss:.3f}")
+history = train.fit(
+    model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256, lr=2e-3, seed=0
+)
+print(
+    f"训练 2000 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.3f}"
+    f" → {history.final_train_loss:.3f}"
+)
 
 # %%
 # 祖先采样与 MMD
@@ -55,25 +58,35 @@ print(f"训练 2000 步用时 {history.seconds:.1f} s，损失 {history.train_lo
 # 估计（:func:`survey_models.metrics.mmd_rbf`）。无偏估计在两份同分布样本之间围绕 0
 # 波动，所以“地板”取 5 份独立真实样本（各 1000 点）与参考集之间 MMD² 的平均绝对值。
 n = 1000
-floor_values = [metrics.mmd_rbf(data.swiss_roll_2d(n, seed=200 + i), reference)
-                for i in range(5)]
+floor_values = [metrics.mmd_rbf(data.swiss_roll_2d(n, seed=200 + i), reference) for i in range(5)]
 floor = sum(abs(v) for v in floor_values) / len(floor_values)
 start = time.perf_counter()
-samples, trajectory = ddpm_sample(model_eps(model), schedule, (n, 2),
-                                  generator=torch.Generator().manual_seed(1),
-                                  return_trajectory=True)
+samples, trajectory = ddpm_sample(
+    model_eps(model),
+    schedule,
+    (n, 2),
+    generator=torch.Generator().manual_seed(1),
+    return_trajectory=True,
+)
 sample_seconds = time.perf_counter() - start
 mmd = metrics.mmd_rbf(samples, reference)
 energy = metrics.energy_distance(samples, reference)
 energy_floor = metrics.energy_distance(data.swiss_roll_2d(n, seed=200), reference)
-noise_mmd = metrics.mmd_rbf(torch.randn(n, 2, generator=torch.Generator().manual_seed(2)),
-                            reference)
+noise_mmd = metrics.mmd_rbf(
+    torch.randn(n, 2, generator=torch.Generator().manual_seed(2)), reference
+)
 print(f"采样 {n} 点（100 步）用时 {sample_seconds:.2f} s")
 print(f"真实对真实 MMD²：{[f'{v:.1e}' for v in floor_values]}，平均绝对值（地板）{floor:.2e}")
 print(f"DDPM 样本 MMD² = {mmd:.2e}；作为对照，标准高斯噪声的 MMD² = {noise_mmd:.2e}")
 print(f"能量距离：DDPM {energy:.4f}，真实对真实 {energy_floor:.4f}")
-report("DDPM 样本与留出数据的 MMD²", mmd, key="mmd", claim="简化损失 + 祖先采样重现数据分布",
-       target=f"< 5 × 地板 = {5 * floor:.2e}", passed=mmd < 5 * floor)
+report(
+    "DDPM 样本与留出数据的 MMD²",
+    mmd,
+    key="mmd",
+    claim="简化损失 + 祖先采样重现数据分布",
+    target=f"< 5 × 地板 = {5 * floor:.2e}",
+    passed=mmd < 5 * floor,
+)
 report("真实对真实 MMD² 地板", floor, key="floor")
 report("目标上界：5 × 地板", 5 * floor, key="bound")
 report("DDPM 样本 MMD² 与地板之比", mmd / floor, key="mmd_vs_floor")
@@ -85,17 +98,22 @@ report("标准高斯噪声与留出数据的 MMD²", noise_mmd, key="noise_mmd")
 # 上行：对训练数据做前向加噪，t 增大时瑞士卷逐渐化为高斯噪声；
 # 下行：反向过程在同一步 t 的样本（从右往左看：从噪声出发逐步“长回”瑞士卷）。
 # 每一列对比的是同一个边缘分布 :math:`q(x_t)` 与采样得到的 :math:`x_t`。
-shown = [0, 10, 30, 60, 100]          # 论文的步数记号，t = 0 是数据本身
+shown = [0, 10, 30, 60, 100]  # 论文的步数记号，t = 0 是数据本身
 fig, axes = plt.subplots(2, len(shown), figsize=(12, 5), sharex=True, sharey=True)
 g = torch.Generator().manual_seed(3)
 T = schedule.num_steps
 for ax, t in zip(axes[0], shown):
-    xt = x_train[:1000] if t == 0 else schedule.q_sample(
-        x_train[:1000], torch.full((1000,), t - 1), torch.randn(1000, 2, generator=g))
+    xt = (
+        x_train[:1000]
+        if t == 0
+        else schedule.q_sample(
+            x_train[:1000], torch.full((1000,), t - 1), torch.randn(1000, 2, generator=g)
+        )
+    )
     ax.scatter(xt[:, 0], xt[:, 1], s=2, alpha=0.5)
     ax.set_title(f"前向加噪，t = {t}")
 for ax, t in zip(axes[1], shown):
-    xt = trajectory[T - t]            # trajectory[k] 是反向走了 k 步之后的 x_{T-k}
+    xt = trajectory[T - t]  # trajectory[k] 是反向走了 k 步之后的 x_{T-k}
     ax.scatter(xt[:, 0], xt[:, 1], s=2, alpha=0.5, color="C1")
     ax.set_title(f"反向采样，t = {t}")
 for ax in axes.flat:

@@ -39,10 +39,19 @@ split = data.digits_split(test_fraction=0.3, seed=0)
 x_train = split.x_train * 2 - 1
 schedule = NoiseSchedule(100, kind="cosine")
 model = Denoiser(dim=64, hidden=256, n_layers=3, num_classes=10)
-history = train.fit(model, diffusion_loss(schedule, p_uncond=0.15), (x_train, split.y_train),
-                    steps=1500, batch_size=128, lr=2e-3, seed=0)
-print(f"训练 1500 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.1f}"
-      f" → {history.final_train_loss:.1f}")
+history = train.fit(
+    model,
+    diffusion_loss(schedule, p_uncond=0.15),
+    (x_train, split.y_train),
+    steps=1500,
+    batch_size=128,
+    lr=2e-3,
+    seed=0,
+)
+print(
+    f"训练 1500 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.1f}"
+    f" → {history.final_train_loss:.1f}"
+)
 
 # %%
 # 地板：两份真实数据之间的分数
@@ -52,11 +61,14 @@ print(f"训练 1500 步用时 {history.seconds:.1f} s，损失 {history.train_lo
 reference = split.x_test
 ref_features = metrics.digits_features(reference)
 floor_fid = metrics.digits_fid(split.x_train[:540], reference)
-floor_p, floor_r = metrics.knn_precision_recall(ref_features,
-                                                metrics.digits_features(split.x_train[:540]))
+floor_p, floor_r = metrics.knn_precision_recall(
+    ref_features, metrics.digits_features(split.x_train[:540])
+)
 floor_acc = metrics.label_accuracy(reference, split.y_test)
-print(f"真实对真实：FID {floor_fid:.2f}，精度 {floor_p:.3f}，召回 {floor_r:.3f}；"
-      f"分类器在测试集上的准确率 {floor_acc:.3f}")
+print(
+    f"真实对真实：FID {floor_fid:.2f}，精度 {floor_p:.3f}，召回 {floor_r:.3f}；"
+    f"分类器在测试集上的准确率 {floor_acc:.3f}"
+)
 
 # %%
 # 扫描引导权重
@@ -69,19 +81,26 @@ rows = {"acc": [], "fid": [], "precision": [], "recall": []}
 grids = {}
 start = time.perf_counter()
 for w in weights:
-    out = ddim_sample(model_eps(model, labels, guidance=w), schedule, (600, 64),
-                      sampling_steps=50, eta=1.0, clip=1.0,
-                      generator=torch.Generator().manual_seed(1))
+    out = ddim_sample(
+        model_eps(model, labels, guidance=w),
+        schedule,
+        (600, 64),
+        sampling_steps=50,
+        eta=1.0,
+        clip=1.0,
+        generator=torch.Generator().manual_seed(1),
+    )
     images = ((out + 1) / 2).clamp(0, 1)
     grids[w] = images
-    precision, recall = metrics.knn_precision_recall(ref_features,
-                                                     metrics.digits_features(images))
+    precision, recall = metrics.knn_precision_recall(ref_features, metrics.digits_features(images))
     rows["acc"].append(metrics.label_accuracy(images, labels))
     rows["fid"].append(metrics.digits_fid(images, reference))
     rows["precision"].append(precision)
     rows["recall"].append(recall)
-    print(f"w = {w:<3g}：标签准确率 {rows['acc'][-1]:.3f}，FID {rows['fid'][-1]:.2f}，"
-          f"精度 {precision:.3f}，召回 {recall:.3f}")
+    print(
+        f"w = {w:<3g}：标签准确率 {rows['acc'][-1]:.3f}，FID {rows['fid'][-1]:.2f}，"
+        f"精度 {precision:.3f}，召回 {recall:.3f}"
+    )
 print(f"6 个权重的采样与评估共用时 {time.perf_counter() - start:.1f} s")
 
 best = weights[min(range(len(weights)), key=lambda i: rows["fid"][i])]
@@ -89,22 +108,50 @@ i1 = weights.index(1.0)
 sharper = rows["acc"][i1] > rows["acc"][0]
 less_diverse = rows["recall"][-1] < rows["recall"][0]
 u_shaped = weights[0] < best < weights[-1]
-report("w=1 时的标签准确率", rows["acc"][i1], key="acc_w1", claim="引导增大，样本更符合所要求的类别",
-       target=f"高于 w=0 的 {rows['acc'][0]:.3f}", passed=sharper)
-report("w=5 时的召回率", rows["recall"][-1], key="recall_w5", claim="引导增大，多样性（召回）下降",
-       target=f"低于 w=0 的 {rows['recall'][0]:.3f}", passed=less_diverse)
-report("FID 最低的引导权重", best, key="best_w", claim="FID 随 w 先降后升（U 形），在中等权重最好",
-       target="在扫描区间内部，即 0 < w* < 5（U 形）", passed=u_shaped)
+report(
+    "w=1 时的标签准确率",
+    rows["acc"][i1],
+    key="acc_w1",
+    claim="引导增大，样本更符合所要求的类别",
+    target=f"高于 w=0 的 {rows['acc'][0]:.3f}",
+    passed=sharper,
+)
+report(
+    "w=5 时的召回率",
+    rows["recall"][-1],
+    key="recall_w5",
+    claim="引导增大，多样性（召回）下降",
+    target=f"低于 w=0 的 {rows['recall'][0]:.3f}",
+    passed=less_diverse,
+)
+report(
+    "FID 最低的引导权重",
+    best,
+    key="best_w",
+    claim="FID 随 w 先降后升（U 形），在中等权重最好",
+    target="在扫描区间内部，即 0 < w* < 5（U 形）",
+    passed=u_shaped,
+)
 report("最佳 FID", min(rows["fid"]), key="fid_best", target=f"地板 {floor_fid:.2f}")
-report("准确率升、召回降、FID 呈 U 形三者同时成立", float(sharper and less_diverse and u_shaped),
-       key="all_three", target="1（三者同时成立）", passed=sharper and less_diverse and u_shaped)
+report(
+    "准确率升、召回降、FID 呈 U 形三者同时成立",
+    float(sharper and less_diverse and u_shaped),
+    key="all_three",
+    target="1（三者同时成立）",
+    passed=sharper and less_diverse and u_shaped,
+)
 report("w=0 时的标签准确率", rows["acc"][0], key="acc_w0")
 report("w=1 相对 w=0 的标签准确率升幅", rows["acc"][i1] - rows["acc"][0], key="acc_gain")
 report("w=0 时的召回率", rows["recall"][0], key="recall_w0")
 recall_down = all(b <= a for a, b in zip(rows["recall"], rows["recall"][1:]))
-report("召回率随 w 单调下降", float(recall_down), key="recall_monotone", target="1（单调）",
-       passed=recall_down)
-tail = rows["recall"][weights.index(2.0):]
+report(
+    "召回率随 w 单调下降",
+    float(recall_down),
+    key="recall_monotone",
+    target="1（单调）",
+    passed=recall_down,
+)
+tail = rows["recall"][weights.index(2.0) :]
 report("w ≥ 2 时召回率的极差", max(tail) - min(tail), key="recall_tail_spread")
 report("w=0 时的 digits FID", rows["fid"][0], key="fid_w0")
 report("w=5 时的 digits FID", rows["fid"][-1], key="fid_w5")

@@ -27,8 +27,14 @@ import torch
 
 from survey_models import data, metrics, setup_example, train
 from survey_models.autoencoders import Autoencoder, reconstruction_loss
-from survey_models.diffusion import (Denoiser, LatentCodec, NoiseSchedule, ddpm_sample,
-                                     diffusion_loss, model_eps)
+from survey_models.diffusion import (
+    Denoiser,
+    LatentCodec,
+    NoiseSchedule,
+    ddpm_sample,
+    diffusion_loss,
+    model_eps,
+)
 from survey_models.plotting import image_grid
 from survey_models.report import report
 
@@ -41,10 +47,18 @@ N = 600
 start = time.perf_counter()
 train.set_seed(0)
 pixel_model = Denoiser(dim=64, hidden=256, n_layers=3)
-train.fit(pixel_model, diffusion_loss(schedule), split.x_train * 2 - 1, steps=2000,
-          batch_size=128, lr=2e-3, seed=0)
-out = ddpm_sample(model_eps(pixel_model), schedule, (N, 64), clip=1.0,
-                  generator=torch.Generator().manual_seed(1))
+train.fit(
+    pixel_model,
+    diffusion_loss(schedule),
+    split.x_train * 2 - 1,
+    steps=2000,
+    batch_size=128,
+    lr=2e-3,
+    seed=0,
+)
+out = ddpm_sample(
+    model_eps(pixel_model), schedule, (N, 64), clip=1.0, generator=torch.Generator().manual_seed(1)
+)
 pixel_samples = ((out + 1) / 2).clamp(0, 1)
 pixel_seconds = time.perf_counter() - start
 pixel_params = sum(p.numel() for p in pixel_model.parameters())
@@ -60,23 +74,32 @@ print(f"像素空间：去噪网络 {pixel_params} 个参数，训练 + 采样�
 start = time.perf_counter()
 train.set_seed(0)
 autoencoder = Autoencoder(64, 16, encoder_activation="identity", decoder_activation="sigmoid")
-train.fit(autoencoder, reconstruction_loss, split.x_train, epochs=100, lr=3e-3, batch_size=64,
-          seed=0)
+train.fit(
+    autoencoder, reconstruction_loss, split.x_train, epochs=100, lr=3e-3, batch_size=64, seed=0
+)
 ae_seconds = time.perf_counter() - start
 codec = LatentCodec.fit(autoencoder.encode, autoencoder.decode, split.x_train)
 z_train = codec.encode(split.x_train)
 bound = z_train.abs().max().item()
 train.set_seed(0)
 latent_model = Denoiser(dim=16, hidden=128, n_layers=3)
-train.fit(latent_model, diffusion_loss(schedule), z_train, steps=2000, batch_size=128, lr=2e-3,
-          seed=0)
-z = ddpm_sample(model_eps(latent_model), schedule, (N, 16), clip=bound,
-                generator=torch.Generator().manual_seed(1))
+train.fit(
+    latent_model, diffusion_loss(schedule), z_train, steps=2000, batch_size=128, lr=2e-3, seed=0
+)
+z = ddpm_sample(
+    model_eps(latent_model),
+    schedule,
+    (N, 16),
+    clip=bound,
+    generator=torch.Generator().manual_seed(1),
+)
 latent_samples = codec.decode(z)
 latent_seconds = time.perf_counter() - start
 latent_params = sum(p.numel() for p in latent_model.parameters())
-print(f"潜在空间：自编码器训练 {ae_seconds:.1f} s；去噪网络 {latent_params} 个参数；"
-      f"总计 {latent_seconds:.1f} s；隐变量截断界 {bound:.2f}")
+print(
+    f"潜在空间：自编码器训练 {ae_seconds:.1f} s；去噪网络 {latent_params} 个参数；"
+    f"总计 {latent_seconds:.1f} s；隐变量截断界 {bound:.2f}"
+)
 
 # %%
 # 测量：FID、用时与 1-NN 检验
@@ -88,8 +111,10 @@ with torch.no_grad():
     recon_fid = metrics.digits_fid(autoencoder(reference), reference)
 pixel_fid = metrics.digits_fid(pixel_samples, reference)
 latent_fid = metrics.digits_fid(latent_samples, reference)
-print(f"digits FID：像素空间 {pixel_fid:.2f}，潜在空间 {latent_fid:.2f}；"
-      f"真实对真实 {floor_fid:.2f}，自编码器重构 {recon_fid:.2f}")
+print(
+    f"digits FID：像素空间 {pixel_fid:.2f}，潜在空间 {latent_fid:.2f}；"
+    f"真实对真实 {floor_fid:.2f}，自编码器重构 {recon_fid:.2f}"
+)
 
 # 1-NN 双样本检验（像素空间）：约 0.5 说明分不开，远低于 0.5 说明样本贴着训练图（抄袭）。
 train_part = split.x_train[:N]
@@ -98,22 +123,46 @@ nn_latent = metrics.one_nn_accuracy(train_part, latent_samples)
 nn_pixel = metrics.one_nn_accuracy(train_part, pixel_samples)
 nn_copy = metrics.one_nn_accuracy(train_part, copy_baseline)
 nn_floor = metrics.one_nn_accuracy(split.x_train[:540], reference)
-print(f"1-NN 准确率（训练图 vs 样本）：潜在空间 {nn_latent:.3f}，像素空间 {nn_pixel:.3f}；"
-      f"真实对真实（训练 vs 测试）{nn_floor:.3f}；抄袭基线（训练图 + 微小噪声）{nn_copy:.3f}")
+print(
+    f"1-NN 准确率（训练图 vs 样本）：潜在空间 {nn_latent:.3f}，像素空间 {nn_pixel:.3f}；"
+    f"真实对真实（训练 vs 测试）{nn_floor:.3f}；抄袭基线（训练图 + 微小噪声）{nn_copy:.3f}"
+)
 
 better = latent_fid < pixel_fid
 faster = latent_seconds < pixel_seconds
 not_copying = nn_latent >= 0.4
-report("潜在空间扩散的 digits FID", latent_fid, key="latent_fid",
-       claim="潜在空间扩散的样本质量优于像素空间扩散",
-       target=f"低于像素空间的 {pixel_fid:.2f}（地板 {floor_fid:.2f}）", passed=better)
-report("潜在空间流水线总用时", latent_seconds, key="latent_seconds", unit="s",
-       claim="且用时更少（含自编码器训练）",
-       target=f"少于像素空间的 {pixel_seconds:.1f} s", passed=faster)
-report("潜在空间样本的 1-NN 准确率", nn_latent, key="nn_latent", claim="潜在空间模型不是在复制训练集",
-       target=f"明显高于抄袭基线 {nn_copy:.2f}，即 ≥ 0.4", passed=not_copying)
-report("FID 更低、用时更少、不抄袭三者同时成立", float(better and faster and not_copying),
-       key="all_three", target="1（三者同时成立）", passed=better and faster and not_copying)
+report(
+    "潜在空间扩散的 digits FID",
+    latent_fid,
+    key="latent_fid",
+    claim="潜在空间扩散的样本质量优于像素空间扩散",
+    target=f"低于像素空间的 {pixel_fid:.2f}（地板 {floor_fid:.2f}）",
+    passed=better,
+)
+report(
+    "潜在空间流水线总用时",
+    latent_seconds,
+    key="latent_seconds",
+    unit="s",
+    claim="且用时更少（含自编码器训练）",
+    target=f"少于像素空间的 {pixel_seconds:.1f} s",
+    passed=faster,
+)
+report(
+    "潜在空间样本的 1-NN 准确率",
+    nn_latent,
+    key="nn_latent",
+    claim="潜在空间模型不是在复制训练集",
+    target=f"明显高于抄袭基线 {nn_copy:.2f}，即 ≥ 0.4",
+    passed=not_copying,
+)
+report(
+    "FID 更低、用时更少、不抄袭三者同时成立",
+    float(better and faster and not_copying),
+    key="all_three",
+    target="1（三者同时成立）",
+    passed=better and faster and not_copying,
+)
 report("像素空间扩散的 digits FID", pixel_fid, key="pixel_fid")
 report("真实对真实的 digits FID（地板）", floor_fid, key="fid_floor")
 report("自编码器重构测试图的 digits FID", recon_fid, key="recon_fid")
@@ -144,15 +193,24 @@ ax1.axhline(recon_fid, color="C1", ls="--", label="自编码器重构")
 ax1.set_ylabel("digits FID（越低越好）")
 ax1.set_title("样本质量")
 ax1.legend(fontsize=8)
-ax2.bar(names, [pixel_seconds, latent_seconds - ae_seconds], color=["C0", "C1"],
-        label="扩散训练 + 采样")
-ax2.bar(["潜在空间"], [ae_seconds], bottom=[latent_seconds - ae_seconds], color="C2",
-        label="自编码器训练")
+ax2.bar(
+    names, [pixel_seconds, latent_seconds - ae_seconds], color=["C0", "C1"], label="扩散训练 + 采样"
+)
+ax2.bar(
+    ["潜在空间"],
+    [ae_seconds],
+    bottom=[latent_seconds - ae_seconds],
+    color="C2",
+    label="自编码器训练",
+)
 ax2.set_ylabel("用时（s，单线程）")
 ax2.set_title("总用时")
 ax2.legend(fontsize=8)
-ax3.bar(["抄袭基线", "像素空间", "潜在空间", "真实对真实"], [nn_copy, nn_pixel, nn_latent, nn_floor],
-        color=["C3", "C0", "C1", "C7"])
+ax3.bar(
+    ["抄袭基线", "像素空间", "潜在空间", "真实对真实"],
+    [nn_copy, nn_pixel, nn_latent, nn_floor],
+    color=["C3", "C0", "C1", "C7"],
+)
 ax3.axhline(0.5, color="gray", ls=":")
 ax3.set_ylabel("1-NN 准确率")
 ax3.set_title("1-NN 双样本检验")

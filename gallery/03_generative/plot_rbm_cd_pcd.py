@@ -51,27 +51,60 @@ for name, cfg in configs.items():
     torch.manual_seed(0)
     rbm = energy.RBM(64, 16)
     start = time.perf_counter()
-    histories[name] = energy.train_rbm(rbm, x_train, epochs=150, lr=0.1, batch_size=20,
-                                       eval_data=x_test, eval_every=10, seed=0, **cfg)
+    histories[name] = energy.train_rbm(
+        rbm,
+        x_train,
+        epochs=150,
+        lr=0.1,
+        batch_size=20,
+        eval_data=x_test,
+        eval_every=10,
+        seed=0,
+        **cfg,
+    )
     seconds[name] = time.perf_counter() - start
     models[name] = rbm
-    print(f"{name}: 测试对数似然 {histories[name].log_likelihood[-1]:.2f} nats/图，"
-          f"比基线高 {histories[name].log_likelihood[-1] - baseline:.2f}，"
-          f"用时 {seconds[name]:.1f} s")
+    print(
+        f"{name}: 测试对数似然 {histories[name].log_likelihood[-1]:.2f} nats/图，"
+        f"比基线高 {histories[name].log_likelihood[-1] - baseline:.2f}，"
+        f"用时 {seconds[name]:.1f} s"
+    )
 
 final = {name: h.log_likelihood[-1] for name, h in histories.items()}
 decayed = [final[n] for n in ("CD-1", "CD-10", "PCD")]
 report("独立伯努利基线的测试对数似然", baseline, key="baseline", unit="nats/图")
-report("RBM（16 个隐藏单元）比独立像素基线高出的测试对数似然", final["CD-1"] - baseline,
-       key="gain", unit="nats/图", claim="RBM 学到像素之间的依赖，似然高于独立伯努利基线",
-       target=">= 5 nats", passed=final["CD-1"] - baseline >= 5)
-report("CD-10 与 CD-1 的测试对数似然之差", final["CD-10"] - final["CD-1"], key="cd10_vs_cd1",
-       unit="nats/图", claim="更长的 Gibbs 链只带来很小的差别")
-report("CD-1、CD-10 与 PCD（学习率衰减）最终对数似然的极差", max(decayed) - min(decayed),
-       key="decayed_spread", unit="nats/图", claim="三种负相的差别很小")
-report("PCD 有无学习率衰减的对数似然之差", final["PCD"] - final["PCD（不衰减）"],
-       key="pcd_decay_gain", unit="nats/图", claim="PCD 需要学习率衰减", target="> 0",
-       passed=final["PCD"] - final["PCD（不衰减）"] > 0)
+report(
+    "RBM（16 个隐藏单元）比独立像素基线高出的测试对数似然",
+    final["CD-1"] - baseline,
+    key="gain",
+    unit="nats/图",
+    claim="RBM 学到像素之间的依赖，似然高于独立伯努利基线",
+    target=">= 5 nats",
+    passed=final["CD-1"] - baseline >= 5,
+)
+report(
+    "CD-10 与 CD-1 的测试对数似然之差",
+    final["CD-10"] - final["CD-1"],
+    key="cd10_vs_cd1",
+    unit="nats/图",
+    claim="更长的 Gibbs 链只带来很小的差别",
+)
+report(
+    "CD-1、CD-10 与 PCD（学习率衰减）最终对数似然的极差",
+    max(decayed) - min(decayed),
+    key="decayed_spread",
+    unit="nats/图",
+    claim="三种负相的差别很小",
+)
+report(
+    "PCD 有无学习率衰减的对数似然之差",
+    final["PCD"] - final["PCD（不衰减）"],
+    key="pcd_decay_gain",
+    unit="nats/图",
+    claim="PCD 需要学习率衰减",
+    target="> 0",
+    passed=final["PCD"] - final["PCD（不衰减）"] > 0,
+)
 
 # %%
 # 学习曲线与样本
@@ -80,8 +113,7 @@ report("PCD 有无学习率衰减的对数似然之差", final["PCD"] - final["P
 # Gibbs 采样 1000 步后的可见层概率。
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.4, 1]})
 for name, h in histories.items():
-    axes[0].plot(h.epochs, h.log_likelihood, label=name,
-                 ls="--" if "不衰减" in name else "-")
+    axes[0].plot(h.epochs, h.log_likelihood, label=name, ls="--" if "不衰减" in name else "-")
 axes[0].axhline(baseline, color="gray", ls=":", label="独立伯努利基线")
 axes[0].set_xlabel("训练轮数")
 axes[0].set_ylabel("测试对数似然（nats/图，精确）")

@@ -32,12 +32,22 @@ from survey_models.report import report
 setup_example()
 split = data.digits_split(test_fraction=0.3, seed=0)
 torch.manual_seed(0)
-G = gan.StyleGenerator(latent_dim=16, w_dim=32, hidden=64, n_layers=4, out_dim=64,
-                       mixing_prob=0.5)
+G = gan.StyleGenerator(latent_dim=16, w_dim=32, hidden=64, n_layers=4, out_dim=64, mixing_prob=0.5)
 critic = gan.MLPDiscriminator(64, hidden=128, depth=2)
-hist = gan.train_adversarial(G, critic, split.x_train, loss="wasserstein", gp_weight=10.0,
-                             n_critic=5, steps=1000, batch_size=64, lr_g=5e-4, lr_d=5e-4,
-                             betas=(0.5, 0.9), seed=0)
+hist = gan.train_adversarial(
+    G,
+    critic,
+    split.x_train,
+    loss="wasserstein",
+    gp_weight=10.0,
+    n_critic=5,
+    steps=1000,
+    batch_size=64,
+    lr_g=5e-4,
+    lr_d=5e-4,
+    betas=(0.5, 0.9),
+    seed=0,
+)
 with torch.no_grad():
     x = G(torch.randn(539, 16, generator=torch.Generator().manual_seed(1)))
 fid = metrics.digits_fid(x, split.x_test)
@@ -67,18 +77,31 @@ with torch.no_grad():
 print(f"A、B 类别不同的对：{int(differ.sum())}/1000")
 
 coarse = G.n_layers  # all hidden synthesis layers from A, the output layer from B
-report("粗粒度风格来自 A 时判为 A 的比例（前 4 层用 A，输出层用 B）", share_a[coarse], key="coarse_a",
-       claim="粗粒度风格决定图像的整体结构（数字类别）",
-       target=f"高于判为 B 的比例（{share_b[coarse]:.3f}）",
-       passed=share_a[coarse] > share_b[coarse])
+report(
+    "粗粒度风格来自 A 时判为 A 的比例（前 4 层用 A，输出层用 B）",
+    share_a[coarse],
+    key="coarse_a",
+    claim="粗粒度风格决定图像的整体结构（数字类别）",
+    target=f"高于判为 B 的比例（{share_b[coarse]:.3f}）",
+    passed=share_a[coarse] > share_b[coarse],
+)
 report("前 4 层用 A 时判为 B 的比例", share_b[coarse], key="coarse_b")
 half = G.n_styles // 2
-report("前 2 层用 A 时判为 A 的比例", share_a[half], key="half_a",
-       target=f"记录；判为 B 的比例 {share_b[half]:.3f}")
+report(
+    "前 2 层用 A 时判为 A 的比例",
+    share_a[half],
+    key="half_a",
+    target=f"记录；判为 B 的比例 {share_b[half]:.3f}",
+)
 report("前 2 层用 A 时判为 B 的比例", share_b[half], key="half_b")
 monotone = all(b >= a for a, b in zip(share_a, share_a[1:]))
-report("判为 A 的比例随交叉点单调上升", float(monotone), key="monotone", target="1（单调）",
-       passed=monotone)
+report(
+    "判为 A 的比例随交叉点单调上升",
+    float(monotone),
+    key="monotone",
+    target="1（单调）",
+    passed=monotone,
+)
 
 # %%
 # 图：混合样本与交叉曲线
@@ -87,8 +110,12 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [
 pick = torch.nonzero(differ)[:8, 0]
 with torch.no_grad():
     rows = [G.mix(z_a[pick], z_b[pick], c) for c in range(G.n_styles, -1, -1)]
-image_grid(torch.cat(rows), ncols=len(pick), ax=axes[0],
-           title="各行前 5、4、3、2、1、0 层用 A（首行 A，末行 B）")
+image_grid(
+    torch.cat(rows),
+    ncols=len(pick),
+    ax=axes[0],
+    title="各行前 5、4、3、2、1、0 层用 A（首行 A，末行 B）",
+)
 ax = axes[1]
 cs = list(range(G.n_styles + 1))
 ax.plot(cs, share_a, marker="o", label="判为 A 的类别")

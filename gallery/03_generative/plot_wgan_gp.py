@@ -39,7 +39,7 @@ x = split.x_train
 def generator_grad_norm(G, D, loss_fn, z):
     G.zero_grad(set_to_none=True)
     loss_fn(D(G(z))).backward()
-    return torch.sqrt(sum((p.grad ** 2).sum() for p in G.parameters())).item()
+    return torch.sqrt(sum((p.grad**2).sum() for p in G.parameters())).item()
 
 
 torch.manual_seed(0)
@@ -59,29 +59,48 @@ for kind in ("JS（原始 GAN）", "WGAN-GP"):
         with torch.no_grad():
             fake = G_fixed(torch.randn(128, 16, generator=g))
         if kind == "WGAN-GP":
-            loss = (gan.critic_loss_wasserstein(D(real), D(fake))
-                    + 10 * gan.gradient_penalty(D, real, fake, generator=g))
+            loss = gan.critic_loss_wasserstein(D(real), D(fake)) + 10 * gan.gradient_penalty(
+                D, real, fake, generator=g
+            )
         else:
             loss = gan.discriminator_loss(D(real), D(fake))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if step in checkpoints:
-            g_loss = (gan.generator_loss_wasserstein if kind == "WGAN-GP"
-                      else gan.generator_loss_saturating)
+            g_loss = (
+                gan.generator_loss_wasserstein
+                if kind == "WGAN-GP"
+                else gan.generator_loss_saturating
+            )
             norms[kind].append(generator_grad_norm(G_fixed, D, g_loss, z_eval))
     print(f"{kind}: 生成器梯度范数 第 1 步 {norms[kind][0]:.3g}，第 1000 步 {norms[kind][-1]:.3g}")
 print(f"论断 1 用时 {time.perf_counter() - start:.1f} s")
 
 drop = norms["JS（原始 GAN）"][0] / norms["JS（原始 GAN）"][-1]
-report("JS 损失下生成器梯度范数的下降倍数（判别器训练 1000 步）", drop, key="js_drop",
-       claim="判别器趋于最优时原始 GAN 给生成器的梯度消失", target="> 1e6", passed=drop > 1e6)
+report(
+    "JS 损失下生成器梯度范数的下降倍数（判别器训练 1000 步）",
+    drop,
+    key="js_drop",
+    claim="判别器趋于最优时原始 GAN 给生成器的梯度消失",
+    target="> 1e6",
+    passed=drop > 1e6,
+)
 wgp = norms["WGAN-GP"][-1]
-report("WGAN-GP 评论家训练 1000 步后的生成器梯度范数", wgp, key="wgp_norm",
-       claim="WGAN-GP 评论家的梯度不消失", target="在 0.1 与 10 之间",
-       passed=0.1 < wgp < 10)
-report("WGAN-GP 评论家训练中各检查点的最小生成器梯度范数", min(norms["WGAN-GP"]), key="wgp_norm_min")
-report("WGAN-GP 评论家训练中各检查点的最大生成器梯度范数", max(norms["WGAN-GP"]), key="wgp_norm_max")
+report(
+    "WGAN-GP 评论家训练 1000 步后的生成器梯度范数",
+    wgp,
+    key="wgp_norm",
+    claim="WGAN-GP 评论家的梯度不消失",
+    target="在 0.1 与 10 之间",
+    passed=0.1 < wgp < 10,
+)
+report(
+    "WGAN-GP 评论家训练中各检查点的最小生成器梯度范数", min(norms["WGAN-GP"]), key="wgp_norm_min"
+)
+report(
+    "WGAN-GP 评论家训练中各检查点的最大生成器梯度范数", max(norms["WGAN-GP"]), key="wgp_norm_max"
+)
 
 # %%
 # 论断 2：评论家的估计跟踪样本质量
@@ -95,20 +114,37 @@ fid_floor = metrics.digits_fid(split.x_test, split.x_train)
 
 def track(step, G, D):
     fake = G(z_fixed)
-    return {"w": (D(split.x_test).mean() - D(fake).mean()).item(),
-            "fid": metrics.digits_fid(fake, split.x_test)}
+    return {
+        "w": (D(split.x_test).mean() - D(fake).mean()).item(),
+        "fid": metrics.digits_fid(fake, split.x_test),
+    }
 
 
 torch.manual_seed(0)
 G = gan.MLPGenerator(16, 64, hidden=128, depth=2, out_activation="sigmoid")
 critic = gan.MLPDiscriminator(64, hidden=128, depth=2)
-history = gan.train_adversarial(G, critic, x, loss="wasserstein", gp_weight=10.0, n_critic=5,
-                                steps=1000, batch_size=64, lr_g=5e-4, lr_d=5e-4,
-                                betas=(0.5, 0.9), log_every=50, callback=track, seed=0)
+history = gan.train_adversarial(
+    G,
+    critic,
+    x,
+    loss="wasserstein",
+    gp_weight=10.0,
+    n_critic=5,
+    steps=1000,
+    batch_size=64,
+    lr_g=5e-4,
+    lr_d=5e-4,
+    betas=(0.5, 0.9),
+    log_every=50,
+    callback=track,
+    seed=0,
+)
 w_est = torch.tensor([e["w"] for e in history.extra])
 fids = torch.tensor([e["fid"] for e in history.extra])
-print(f"WGAN-GP 训练用时 {history.seconds:.1f} s；最终 digits FID {fids[-1]:.2f}"
-      f"（真实对真实的下限 {fid_floor:.2f}）")
+print(
+    f"WGAN-GP 训练用时 {history.seconds:.1f} s；最终 digits FID {fids[-1]:.2f}"
+    f"（真实对真实的下限 {fid_floor:.2f}）"
+)
 
 
 def spearman(a, b):
@@ -123,14 +159,28 @@ rho = spearman(w_est, fids)
 picks = torch.randint(0, len(fids), (2000, len(fids)), generator=torch.Generator().manual_seed(0))
 boot = torch.tensor([spearman(w_est[i], fids[i]) for i in picks])
 rho_se = boot[boot.isfinite()].std().item()
-report("评论家估计与 digits FID 的 Spearman 相关系数", rho, key="rho",
-       claim="WGAN 评论家的估计与样本质量相关", target="见下两项")
+report(
+    "评论家估计与 digits FID 的 Spearman 相关系数",
+    rho,
+    key="rho",
+    claim="WGAN 评论家的估计与样本质量相关",
+    target="见下两项",
+)
 report("ρ 的自助法标准误（20 个检查点重采样 2000 次）", rho_se, key="rho_se")
-report("ρ 减两个标准误", rho - 2 * rho_se, key="rho_low",
-       claim="WGAN 评论家的估计与样本质量相关（扣除抽样误差后）", target="> 0.5",
-       passed=rho - 2 * rho_se > 0.5)
-report("WGAN-GP（MLP）最终 digits FID", fids[-1].item(), key="final_fid",
-       target=f"记录；真实对真实下限 {fid_floor:.2f}")
+report(
+    "ρ 减两个标准误",
+    rho - 2 * rho_se,
+    key="rho_low",
+    claim="WGAN 评论家的估计与样本质量相关（扣除抽样误差后）",
+    target="> 0.5",
+    passed=rho - 2 * rho_se > 0.5,
+)
+report(
+    "WGAN-GP（MLP）最终 digits FID",
+    fids[-1].item(),
+    key="final_fid",
+    target=f"记录；真实对真实下限 {fid_floor:.2f}",
+)
 report("真实对真实的 digits FID（下限）", fid_floor, key="fid_floor")
 
 # %%

@@ -38,21 +38,35 @@ for i in range(D // 2):
     w = 1 / 10000 ** (2 * i / D)
     c, s = math.cos(k * w), math.sin(k * w)
     sin_p, cos_p = pe[:-k, 2 * i], pe[:-k, 2 * i + 1]
-    rotated[:, 2 * i] = sin_p * c + cos_p * s          # sin(a + b)
-    rotated[:, 2 * i + 1] = cos_p * c - sin_p * s      # cos(a + b)
+    rotated[:, 2 * i] = sin_p * c + cos_p * s  # sin(a + b)
+    rotated[:, 2 * i + 1] = cos_p * c - sin_p * s  # cos(a + b)
 rotation_error = (rotated - pe[k:]).abs().max().item()
 
 # 内积只依赖 p - q：对每个偏移，比较所有位置对的内积的最大差
 dots = pe @ pe.T
 spread = max((dots.diagonal(d).max() - dots.diagonal(d).min()).item() for d in range(L))
-print(f"旋转关系的最大误差 {rotation_error:.2e}；同一距离的内积最大差 {spread:.2e}"
-      f"（内积量级 {dots.abs().max().item():.1f}）")
-report("正弦编码 PE[p+7] 与旋转后的 PE[p] 的最大误差", rotation_error,
-       key="rotation_error", unit="最大绝对误差",
-       claim="固定偏移下 PE(p+k) 是 PE(p) 的线性函数", target="< 1e-5",
-       passed=rotation_error < 1e-5)
-report("同一距离的位置编码内积的最大差", spread, key="inner_spread", unit="最大绝对误差",
-       claim="PE(p)·PE(q) 只依赖 p - q", target="< 1e-5", passed=spread < 1e-5)
+print(
+    f"旋转关系的最大误差 {rotation_error:.2e}；同一距离的内积最大差 {spread:.2e}"
+    f"（内积量级 {dots.abs().max().item():.1f}）"
+)
+report(
+    "正弦编码 PE[p+7] 与旋转后的 PE[p] 的最大误差",
+    rotation_error,
+    key="rotation_error",
+    unit="最大绝对误差",
+    claim="固定偏移下 PE(p+k) 是 PE(p) 的线性函数",
+    target="< 1e-5",
+    passed=rotation_error < 1e-5,
+)
+report(
+    "同一距离的位置编码内积的最大差",
+    spread,
+    key="inner_spread",
+    unit="最大绝对误差",
+    claim="PE(p)·PE(q) 只依赖 p - q",
+    target="< 1e-5",
+    passed=spread < 1e-5,
+)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 im = axes[0].imshow(pe.float(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
@@ -98,17 +112,36 @@ for positional, name in names.items():
         correct = (model(test_x).argmax(-1) == test_y)[:, K:].float()
     models[positional] = model
     per_position[positional] = correct.mean(0)
-    print(f"{name}: 训练损失 {hist.final_train_loss:.3f}，测试准确率 {correct.mean().item():.3f}，"
-          f"用时 {hist.seconds:.1f} s")
+    print(
+        f"{name}: 训练损失 {hist.final_train_loss:.3f}，测试准确率 {correct.mean().item():.3f}，"
+        f"用时 {hist.seconds:.1f} s"
+    )
 print(f"共用时 {time.perf_counter() - start:.1f} s")
 acc = {p: v.mean().item() for p, v in per_position.items()}
-report("学到位置向量的 GPT 在“取 3 步之前”任务上的准确率", acc["learned"],
-       key="acc_learned", claim="有位置信息时，注意力能按相对位置取词元", target=">= 0.95",
-       passed=acc["learned"] >= 0.95)
-report("正弦位置编码的 GPT 的准确率", acc["sinusoidal"], key="acc_sinusoidal", target=">= 0.95",
-       claim="固定的正弦编码同样够用", passed=acc["sinusoidal"] >= 0.95)
-report("无位置编码的 GPT 的准确率", acc["none"], key="acc_none", target="<= 0.5",
-       claim="没有位置信息，注意力分不清顺序", passed=acc["none"] <= 0.5)
+report(
+    "学到位置向量的 GPT 在“取 3 步之前”任务上的准确率",
+    acc["learned"],
+    key="acc_learned",
+    claim="有位置信息时，注意力能按相对位置取词元",
+    target=">= 0.95",
+    passed=acc["learned"] >= 0.95,
+)
+report(
+    "正弦位置编码的 GPT 的准确率",
+    acc["sinusoidal"],
+    key="acc_sinusoidal",
+    target=">= 0.95",
+    claim="固定的正弦编码同样够用",
+    passed=acc["sinusoidal"] >= 0.95,
+)
+report(
+    "无位置编码的 GPT 的准确率",
+    acc["none"],
+    key="acc_none",
+    target="<= 0.5",
+    claim="没有位置信息，注意力分不清顺序",
+    passed=acc["none"] <= 0.5,
+)
 
 # %%
 # 结果
@@ -136,8 +169,10 @@ fig.colorbar(im, ax=axes[1], shrink=0.8)
 fig.tight_layout()
 off_diagonal = cosine[~torch.eye(T, dtype=torch.bool)]
 neighbours = cosine.diagonal(1)
-print(f"学到的位置向量：不同位置之间余弦相似度的平均绝对值 {off_diagonal.abs().mean().item():.3f}，"
-      f"相邻位置的平均余弦相似度 {neighbours.mean().item():.3f}")
+print(
+    f"学到的位置向量：不同位置之间余弦相似度的平均绝对值 {off_diagonal.abs().mean().item():.3f}，"
+    f"相邻位置的平均余弦相似度 {neighbours.mean().item():.3f}"
+)
 plt.show()
 
 # %%

@@ -25,8 +25,15 @@ import torch
 
 from survey_models import setup_example, train
 from survey_models.report import report
-from survey_models.text import (CharTokenizer, bigram_counts, bigram_nll, load_corpus,
-                                split_ids, unigram_nll, windows)
+from survey_models.text import (
+    CharTokenizer,
+    bigram_counts,
+    bigram_nll,
+    load_corpus,
+    split_ids,
+    unigram_nll,
+    windows,
+)
 from survey_models.transformer import GPT, lm_loss
 
 setup_example()
@@ -34,10 +41,12 @@ text = load_corpus("paradise_lost")
 tok = CharTokenizer(text)
 train_ids, val_ids = split_ids(tok.encode(text), val_fraction=0.1)
 BLOCK = 64
-x, y = windows(train_ids, BLOCK)                       # 每个起点一个窗口（视图，不复制）
-val_x, val_y = windows(val_ids, BLOCK, stride=BLOCK)   # 不重叠：每个验证字符只算一次
-print(f"语料 {len(text):,} 个字符，词表 {tok.vocab_size} 个字符；训练 {len(train_ids):,}，"
-      f"验证 {len(val_ids):,}（{val_y.numel():,} 个被打分的字符）")
+x, y = windows(train_ids, BLOCK)  # 每个起点一个窗口（视图，不复制）
+val_x, val_y = windows(val_ids, BLOCK, stride=BLOCK)  # 不重叠：每个验证字符只算一次
+print(
+    f"语料 {len(text):,} 个字符，词表 {tok.vocab_size} 个字符；训练 {len(train_ids):,}，"
+    f"验证 {len(val_ids):,}（{val_y.numel():,} 个被打分的字符）"
+)
 print(repr(text[:120]))
 
 counts = bigram_counts(train_ids, tok.vocab_size)
@@ -53,15 +62,32 @@ print(f"一元模型 {unigram:.3f} 奈特/字符，二元模型 {bigram:.3f} 奈
 model = GPT(tok.vocab_size, BLOCK, n_layer=2, n_head=4, d_model=128, positional="learned")
 print(f"参数量 {model.num_parameters():,}")
 start = time.perf_counter()
-hist = train.fit(model, lm_loss, (x, y), steps=400, batch_size=32, lr=3e-3, optimizer="adamw",
-                 val_data=(val_x, val_y), log_every=100, seed=0, grad_clip=1.0)
+hist = train.fit(
+    model,
+    lm_loss,
+    (x, y),
+    steps=400,
+    batch_size=32,
+    lr=3e-3,
+    optimizer="adamw",
+    val_data=(val_x, val_y),
+    log_every=100,
+    seed=0,
+    grad_clip=1.0,
+)
 print(f"训练用时 {hist.seconds:.1f} s")
 for s, tl, vl in zip(hist.steps, hist.train_loss, hist.val_loss):
     print(f"  第 {s:3d} 步：训练 {tl:.3f}，验证 {vl:.3f} 奈特/字符")
 val = hist.val_loss[-1]
-report("微型 GPT 的验证损失", val, key="gpt_val", unit="奈特/字符",
-       claim="因果 Transformer 比二元模型更好地预测下一个字符",
-       target=f"< 二元基线 {bigram:.3f}", passed=val < bigram)
+report(
+    "微型 GPT 的验证损失",
+    val,
+    key="gpt_val",
+    unit="奈特/字符",
+    claim="因果 Transformer 比二元模型更好地预测下一个字符",
+    target=f"< 二元基线 {bigram:.3f}",
+    passed=val < bigram,
+)
 report("二元基线的验证损失", bigram, key="bigram_val", unit="奈特/字符", passed=None)
 report("一元基线的验证损失", unigram, key="unigram_val", unit="奈特/字符", passed=None)
 report("微型 GPT 训练用时", hist.seconds, key="train_seconds", unit="s", passed=None)
@@ -82,8 +108,9 @@ fig.tight_layout()
 # ----
 # 从诗的开头几个词出发，温度 0.8，逐字符采样 300 个字符（生成器固定种子）。
 prompt = "Of Mans First Disobedience"
-sample = model.generate(tok.encode(prompt).view(1, -1), 300, temperature=0.8,
-                        generator=torch.Generator().manual_seed(0))
+sample = model.generate(
+    tok.encode(prompt).view(1, -1), 300, temperature=0.8, generator=torch.Generator().manual_seed(0)
+)
 print(tok.decode(sample[0]))
 
 # %%
@@ -111,10 +138,14 @@ for ax in axes[1]:
 fig.suptitle(f"微型 GPT 的注意力：“{line}”")
 fig.tight_layout(h_pad=2.0)
 previous = torch.stack([maps[0][0, h].diagonal(-1).mean() for h in range(4)])
-print("第 1 层各头在“前一个字符”上的平均权重：",
-      ", ".join(f"{v:.2f}" for v in previous.tolist()))
-report("第 1 层各头在“前一个字符”上平均权重的最大值", previous.max().item(),
-       key="prev_char_weight", claim="有一个头把大部分权重放在前一个字符上", passed=None)
+print("第 1 层各头在“前一个字符”上的平均权重：", ", ".join(f"{v:.2f}" for v in previous.tolist()))
+report(
+    "第 1 层各头在“前一个字符”上平均权重的最大值",
+    previous.max().item(),
+    key="prev_char_weight",
+    claim="有一个头把大部分权重放在前一个字符上",
+    passed=None,
+)
 plt.show()
 
 # %%

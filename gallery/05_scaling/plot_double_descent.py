@@ -71,24 +71,65 @@ for noise, (mse_med, err_med) in curves.items():
 window = (0.8 * n_train, 1.25 * n_train)
 peak_claim = "测试误差在特征数约等于训练样本数（插值阈值）处达到尖峰"
 peak_target = f"在 [{window[0]:.0f}, {window[1]:.0f}] 内"
-report("无噪声：测试均方误差尖峰处的特征数", peak[0.0], key="peak", unit="个",
-       claim=peak_claim, target=peak_target, passed=window[0] <= peak[0.0] <= window[1])
-report("20% 标签噪声：测试均方误差尖峰处的特征数", peak[0.2], key="peak_noisy", unit="个",
-       claim=peak_claim, target=peak_target, passed=window[0] <= peak[0.2] <= window[1])
-report("20% 标签噪声与无噪声的尖峰高度之比", peak_mse[0.2] / peak_mse[0.0],
-       key="peak_ratio_noisy", unit="倍", claim="标签噪声让尖峰更高", target="> 1",
-       passed=peak_mse[0.2] > peak_mse[0.0])
+report(
+    "无噪声：测试均方误差尖峰处的特征数",
+    peak[0.0],
+    key="peak",
+    unit="个",
+    claim=peak_claim,
+    target=peak_target,
+    passed=window[0] <= peak[0.0] <= window[1],
+)
+report(
+    "20% 标签噪声：测试均方误差尖峰处的特征数",
+    peak[0.2],
+    key="peak_noisy",
+    unit="个",
+    claim=peak_claim,
+    target=peak_target,
+    passed=window[0] <= peak[0.2] <= window[1],
+)
+report(
+    "20% 标签噪声与无噪声的尖峰高度之比",
+    peak_mse[0.2] / peak_mse[0.0],
+    key="peak_ratio_noisy",
+    unit="倍",
+    claim="标签噪声让尖峰更高",
+    target="> 1",
+    passed=peak_mse[0.2] > peak_mse[0.0],
+)
 under_claim = "欠参数化区域（特征数 < 样本数）的最低误差"
-report("无噪声：欠参数化区最低测试错误率", best_under[0.0], key="best_under",
-       claim=under_claim, passed=None)
-report("20% 标签噪声：欠参数化区最低测试错误率", best_under[0.2], key="best_under_noisy",
-       claim=under_claim, passed=None)
+report(
+    "无噪声：欠参数化区最低测试错误率",
+    best_under[0.0],
+    key="best_under",
+    claim=under_claim,
+    passed=None,
+)
+report(
+    "20% 标签噪声：欠参数化区最低测试错误率",
+    best_under[0.2],
+    key="best_under_noisy",
+    claim=under_claim,
+    passed=None,
+)
 over_claim = "过参数化区域的最低误差低于欠参数化区域的最低误差"
-report("无噪声：过参数化区最低测试错误率", best_over[0.0], key="best_over", claim=over_claim,
-       target=f"< {best_under[0.0]:.3f}", passed=best_over[0.0] < best_under[0.0])
-report("20% 标签噪声：过参数化区最低测试错误率", best_over[0.2], key="best_over_noisy",
-       claim=over_claim, target=f"< {best_under[0.2]:.3f}",
-       passed=best_over[0.2] < best_under[0.2])
+report(
+    "无噪声：过参数化区最低测试错误率",
+    best_over[0.0],
+    key="best_over",
+    claim=over_claim,
+    target=f"< {best_under[0.0]:.3f}",
+    passed=best_over[0.0] < best_under[0.0],
+)
+report(
+    "20% 标签噪声：过参数化区最低测试错误率",
+    best_over[0.2],
+    key="best_over_noisy",
+    claim=over_claim,
+    target=f"< {best_under[0.2]:.3f}",
+    passed=best_over[0.2] < best_under[0.2],
+)
 
 # %%
 # 双下降曲线

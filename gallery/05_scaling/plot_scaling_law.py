@@ -52,8 +52,16 @@ for steps in (500, 2000):
     for w in widths:
         train.set_seed(0)
         model = MLP(8, (w,), 1)
-        train.fit(model, mse_loss, (x_train, y_train), steps=steps, batch_size=128, lr=3e-3,
-                  seed=0, log_every=steps)
+        train.fit(
+            model,
+            mse_loss,
+            (x_train, y_train),
+            steps=steps,
+            batch_size=128,
+            lr=3e-3,
+            seed=0,
+            log_every=steps,
+        )
         n_params.append(count_parameters(model))
         losses.append(train.evaluate(model, mse_loss, (x_test, y_test)))
     results[steps] = (np.array(n_params), np.array(losses))
@@ -68,25 +76,54 @@ print(f"教师-学生任务共用时 {time.perf_counter() - start:.1f} s")
 # （:func:`survey_models.scaling.fit_power_law`）。
 n_params, losses = results[2000]
 law = fit_power_law(n_params, losses)
-print(f"2000 步：L(N) = {law.coefficient:.3f} · N^(-{law.exponent:.3f})，R² = {law.r2:.3f}；"
-      f"Kaplan 等（2020）的语言模型：α_N ≈ 0.076")
-report("幂律拟合的 R²（2000 步，教师-学生回归）", law.r2, key="r2",
-       claim="损失随参数量按幂律下降（对数坐标下是直线）", target=">= 0.95",
-       passed=law.r2 >= 0.95)
-report("幂律指数 -α（2000 步）", -law.exponent, key="exponent",
-       claim="指数为负：参数越多损失越低（Kaplan 等的语言模型 α_N ≈ 0.076）",
-       target="< 0", passed=-law.exponent < 0)
+print(
+    f"2000 步：L(N) = {law.coefficient:.3f} · N^(-{law.exponent:.3f})，R² = {law.r2:.3f}；"
+    f"Kaplan 等（2020）的语言模型：α_N ≈ 0.076"
+)
+report(
+    "幂律拟合的 R²（2000 步，教师-学生回归）",
+    law.r2,
+    key="r2",
+    claim="损失随参数量按幂律下降（对数坐标下是直线）",
+    target=">= 0.95",
+    passed=law.r2 >= 0.95,
+)
+report(
+    "幂律指数 -α（2000 步）",
+    -law.exponent,
+    key="exponent",
+    claim="指数为负：参数越多损失越低（Kaplan 等的语言模型 α_N ≈ 0.076）",
+    target="< 0",
+    passed=-law.exponent < 0,
+)
 short = fit_power_law(*results[500])
 gain_small = results[500][1][0] / results[2000][1][0]
 gain_large = results[500][1][-1] / results[2000][1][-1]
 print(f"500 步：α = {short.exponent:.3f}，R² = {short.r2:.3f}")
-report("幂律指数 α（500 步）", short.exponent, key="exponent_500",
-       claim="步数不同，拟合出的指数也不同（仅记录）", passed=None)
-report("最小模型从 500 步到 2000 步的损失下降倍数", gain_small, key="gain_small", unit="倍",
-       claim="小模型离收敛更近，多训练几步获益很少（仅记录）", passed=None)
-report("最大模型从 500 步到 2000 步的损失下降倍数", gain_large, key="gain_large", unit="倍",
-       claim="步数固定时大模型受算力限制：多训练几步，大模型获益更多",
-       target=f"> 最小模型的 {gain_small:.2f} 倍", passed=gain_large > gain_small)
+report(
+    "幂律指数 α（500 步）",
+    short.exponent,
+    key="exponent_500",
+    claim="步数不同，拟合出的指数也不同（仅记录）",
+    passed=None,
+)
+report(
+    "最小模型从 500 步到 2000 步的损失下降倍数",
+    gain_small,
+    key="gain_small",
+    unit="倍",
+    claim="小模型离收敛更近，多训练几步获益很少（仅记录）",
+    passed=None,
+)
+report(
+    "最大模型从 500 步到 2000 步的损失下降倍数",
+    gain_large,
+    key="gain_large",
+    unit="倍",
+    claim="步数固定时大模型受算力限制：多训练几步，大模型获益更多",
+    target=f"> 最小模型的 {gain_small:.2f} 倍",
+    passed=gain_large > gain_small,
+)
 
 # %%
 # 对照：数据受限的手写数字
@@ -101,16 +138,30 @@ digit_params, digit_losses = [], []
 for w in widths:
     train.set_seed(0)
     model = MLP(64, (w,), 10)
-    train.fit(model, classification_loss, (split.x_train, split.y_train), steps=1000,
-              batch_size=64, lr=3e-3, seed=0, log_every=1000)
+    train.fit(
+        model,
+        classification_loss,
+        (split.x_train, split.y_train),
+        steps=1000,
+        batch_size=64,
+        lr=3e-3,
+        seed=0,
+        log_every=1000,
+    )
     digit_params.append(count_parameters(model))
-    digit_losses.append(train.evaluate(model, classification_loss,
-                                       (split.x_test, split.y_test)))
+    digit_losses.append(train.evaluate(model, classification_loss, (split.x_test, split.y_test)))
 digit_law = fit_power_law(digit_params, digit_losses)
-print(f"手写数字：测试交叉熵 {np.round(digit_losses, 3).tolist()}，"
-      f"α = {digit_law.exponent:.3f}，R² = {digit_law.r2:.3f}，用时 {time.perf_counter() - start:.1f} s")
-report("手写数字上幂律拟合的 R²（数据受限对照）", digit_law.r2, key="digits_r2",
-       claim="数据受限时损失偏离幂律（仅记录）", passed=None)
+print(
+    f"手写数字：测试交叉熵 {np.round(digit_losses, 3).tolist()}，"
+    f"α = {digit_law.exponent:.3f}，R² = {digit_law.r2:.3f}，用时 {time.perf_counter() - start:.1f} s"
+)
+report(
+    "手写数字上幂律拟合的 R²（数据受限对照）",
+    digit_law.r2,
+    key="digits_r2",
+    claim="数据受限时损失偏离幂律（仅记录）",
+    passed=None,
+)
 
 # %%
 # 对数坐标下的规模曲线
@@ -119,13 +170,22 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 grid = np.geomspace(n_params.min(), n_params.max(), 50)
 for steps, marker in ((500, "s"), (2000, "o")):
     axes[0].plot(*results[steps], marker, label=f"{steps} 步")
-axes[0].plot(grid, law(grid), "-", color="C1",
-             label=f"拟合 {law.coefficient:.2f}·N^(-{law.exponent:.2f})，R²={law.r2:.3f}")
+axes[0].plot(
+    grid,
+    law(grid),
+    "-",
+    color="C1",
+    label=f"拟合 {law.coefficient:.2f}·N^(-{law.exponent:.2f})，R²={law.r2:.3f}",
+)
 axes[0].set_title("教师-学生回归（数据不受限）")
 axes[0].set_ylabel("测试均方误差")
 axes[1].plot(digit_params, digit_losses, "o", label="1000 步")
-axes[1].plot(grid * 64 / 8, digit_law(grid * 64 / 8), "-",
-             label=f"拟合 α={digit_law.exponent:.2f}，R²={digit_law.r2:.3f}")
+axes[1].plot(
+    grid * 64 / 8,
+    digit_law(grid * 64 / 8),
+    "-",
+    label=f"拟合 α={digit_law.exponent:.2f}，R²={digit_law.r2:.3f}",
+)
 axes[1].set_title("手写数字（1257 个训练样本，数据受限）")
 axes[1].set_ylabel("测试交叉熵")
 for ax in axes:

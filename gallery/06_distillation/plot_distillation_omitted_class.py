@@ -39,11 +39,12 @@ x_te, y_te = split.x_test, split.y_test
 
 start = time.perf_counter()
 teacher = MLP(64, (256, 256), 10)
-train.fit(teacher, classification_loss, (x_tr, y_tr), epochs=60, lr=1e-3, weight_decay=1e-4,
-          seed=0)
+train.fit(teacher, classification_loss, (x_tr, y_tr), epochs=60, lr=1e-3, weight_decay=1e-4, seed=0)
 teacher_acc = accuracy(teacher, x_te, y_te)
-print(f"教师：{count_parameters(teacher)} 个参数，"
-      f"测试准确率 {teacher_acc:.3f}，用时 {time.perf_counter() - start:.1f} s")
+print(
+    f"教师：{count_parameters(teacher)} 个参数，"
+    f"测试准确率 {teacher_acc:.3f}，用时 {time.perf_counter() - start:.1f} s"
+)
 
 # %%
 # 去掉数字 3 的迁移集
@@ -57,8 +58,11 @@ x_tf, y_tf = kd.drop_class(x_tr, y_tr, omitted)
 t_logits = kd.teacher_logits(teacher, x_tf)
 print(f"迁移集 {x_tf.shape[0]} 个样本，其中数字 {omitted}：{int((y_tf == omitted).sum())} 个")
 q = kd.soften(t_logits, 20.0)
-print(f"T=20 时教师给类别 {omitted} 的平均概率 {q[:, omitted].mean():.3f}"
-      f"（T=1 时 {kd.soften(t_logits, 1.0)[:, omitted].mean():.4f}）")
+print(
+    f"T=20 时教师给类别 {omitted} 的平均概率 {q[:, omitted].mean():.3f}"
+    f"（T=1 时 {kd.soften(t_logits, 1.0)[:, omitted].mean():.4f}）"
+)
+
 
 def train_student(hidden: tuple[int, ...], seed: int, loss_fn, tensors) -> MLP:
     """One student; both kinds of target get the same architecture, optimiser, epochs, seed."""
@@ -68,8 +72,10 @@ def train_student(hidden: tuple[int, ...], seed: int, loss_fn, tensors) -> MLP:
     return student
 
 
-setups = {"软目标（T=20）": (kd.make_distillation_loss_fn(20.0, alpha=1.0), (x_tf, y_tf, t_logits)),
-          "硬标签": (classification_loss, (x_tf, y_tf))}
+setups = {
+    "软目标（T=20）": (kd.make_distillation_loss_fn(20.0, alpha=1.0), (x_tf, y_tf, t_logits)),
+    "硬标签": (classification_loss, (x_tf, y_tf)),
+}
 rows = {name: [] for name in setups}
 start = time.perf_counter()
 for seed in (1, 2, 3):
@@ -77,26 +83,54 @@ for seed in (1, 2, 3):
         student = train_student((128,), seed, loss_fn, tensors)
         shift = kd.best_bias_shift(student, x_val, y_val, omitted)
         bias = kd.shift_class_bias(10, omitted, shift)
-        rows[name].append((kd.class_accuracy(student, x_te, y_te, omitted),
-                           kd.class_accuracy(student, x_te, y_te, omitted, bias),
-                           accuracy(student, x_te, y_te, bias_shift=bias), shift))
+        rows[name].append(
+            (
+                kd.class_accuracy(student, x_te, y_te, omitted),
+                kd.class_accuracy(student, x_te, y_te, omitted, bias),
+                accuracy(student, x_te, y_te, bias_shift=bias),
+                shift,
+            )
+        )
 print(f"6 个学生用时 {time.perf_counter() - start:.1f} s")
 med = {name: np.median(np.array(r), axis=0) for name, r in rows.items()}
 for name, (raw, adj, overall, shift) in med.items():
-    print(f"{name}：类别 {omitted} 准确率 调整前 {raw:.3f} → 偏置 +{shift:.2f} 后 {adj:.3f}，"
-          f"调整后总体准确率 {overall:.3f}（3 个种子的中位数）")
+    print(
+        f"{name}：类别 {omitted} 准确率 调整前 {raw:.3f} → 偏置 +{shift:.2f} 后 {adj:.3f}，"
+        f"调整后总体准确率 {overall:.3f}（3 个种子的中位数）"
+    )
 
 soft_adj, hard_adj = med["软目标（T=20）"][1], med["硬标签"][1]
-report("软目标学生在从未见过的数字 3 上的准确率（调整前）", med["软目标（T=20）"][0],
-       key="soft_raw", claim="调整偏置之前，软目标学生已能认出一部分 3（仅记录）", passed=None)
-report("软目标学生在从未见过的数字 3 上的准确率（偏置调整后）", soft_adj, key="soft_adj",
-       claim="只用软目标训练、从未见过某类的学生，调整该类偏置后能认出它",
-       target=">= 0.9", passed=soft_adj >= 0.9)
-report("硬标签学生在数字 3 上的准确率（同样的偏置调整）", hard_adj, key="hard_adj",
-       claim="硬标签不携带被省略类别的信息", target="远低于软目标学生",
-       passed=hard_adj < soft_adj - 0.3)
-report("硬标签学生在数字 3 上的准确率（调整前）", med["硬标签"][0], key="hard_raw",
-       claim="没见过 3 的硬标签学生从不输出 3", target="约 0", passed=med["硬标签"][0] <= 0.05)
+report(
+    "软目标学生在从未见过的数字 3 上的准确率（调整前）",
+    med["软目标（T=20）"][0],
+    key="soft_raw",
+    claim="调整偏置之前，软目标学生已能认出一部分 3（仅记录）",
+    passed=None,
+)
+report(
+    "软目标学生在从未见过的数字 3 上的准确率（偏置调整后）",
+    soft_adj,
+    key="soft_adj",
+    claim="只用软目标训练、从未见过某类的学生，调整该类偏置后能认出它",
+    target=">= 0.9",
+    passed=soft_adj >= 0.9,
+)
+report(
+    "硬标签学生在数字 3 上的准确率（同样的偏置调整）",
+    hard_adj,
+    key="hard_adj",
+    claim="硬标签不携带被省略类别的信息",
+    target="远低于软目标学生",
+    passed=hard_adj < soft_adj - 0.3,
+)
+report(
+    "硬标签学生在数字 3 上的准确率（调整前）",
+    med["硬标签"][0],
+    key="hard_raw",
+    claim="没见过 3 的硬标签学生从不输出 3",
+    target="约 0",
+    passed=med["硬标签"][0] <= 0.05,
+)
 
 # %%
 # 标准设定：全部数据，小学生
@@ -104,9 +138,10 @@ report("硬标签学生在数字 3 上的准确率（调整前）", med["硬标�
 # 论文在 MNIST 上报告：蒸馏把小网络的测试错误从 146 个降到 74 个。这里用 32 单元的
 # 学生，在全部训练数据上比较硬标签训练和蒸馏（:math:`T=4,\ \alpha=0.9`），各 3 个种子。
 all_logits = kd.teacher_logits(teacher, x_tr)
-setups = {"硬标签": (classification_loss, (x_tr, y_tr)),
-          "蒸馏（T=4, α=0.9）": (kd.make_distillation_loss_fn(4.0, alpha=0.9),
-                               (x_tr, y_tr, all_logits))}
+setups = {
+    "硬标签": (classification_loss, (x_tr, y_tr)),
+    "蒸馏（T=4, α=0.9）": (kd.make_distillation_loss_fn(4.0, alpha=0.9), (x_tr, y_tr, all_logits)),
+}
 standard = {name: [] for name in setups}
 for seed in (1, 2, 3):
     for name, (loss_fn, tensors) in setups.items():
@@ -115,16 +150,29 @@ for seed in (1, 2, 3):
 for name, accs in standard.items():
     print(f"标准设定 {name}：测试准确率 {np.round(accs, 3).tolist()}，中位数 {np.median(accs):.3f}")
 kd_acc, hard_acc = np.median(standard["蒸馏（T=4, α=0.9）"]), np.median(standard["硬标签"])
-report("标准设定：蒸馏学生的测试准确率（3 个种子的中位数）", kd_acc, key="standard_kd",
-       passed=None)
-report("标准设定：硬标签学生的测试准确率（3 个种子的中位数）", hard_acc, key="standard_hard",
-       passed=None)
+report("标准设定：蒸馏学生的测试准确率（3 个种子的中位数）", kd_acc, key="standard_kd", passed=None)
+report(
+    "标准设定：硬标签学生的测试准确率（3 个种子的中位数）",
+    hard_acc,
+    key="standard_hard",
+    passed=None,
+)
 gain = kd_acc - hard_acc
-report("标准设定：蒸馏学生比硬标签学生高出的准确率", gain, key="standard_gain",
-       claim="蒸馏让小网络比直接训练更准（Hinton 等在 MNIST 上的结果）",
-       target="> 0", passed=gain > 0)
-report("标准设定：硬标签学生比蒸馏学生高出的准确率", -gain, key="standard_deficit",
-       claim="同一差值的相反数，供正文写“低多少”（仅记录）", passed=None)
+report(
+    "标准设定：蒸馏学生比硬标签学生高出的准确率",
+    gain,
+    key="standard_gain",
+    claim="蒸馏让小网络比直接训练更准（Hinton 等在 MNIST 上的结果）",
+    target="> 0",
+    passed=gain > 0,
+)
+report(
+    "标准设定：硬标签学生比蒸馏学生高出的准确率",
+    -gain,
+    key="standard_deficit",
+    claim="同一差值的相反数，供正文写“低多少”（仅记录）",
+    passed=None,
+)
 
 # %%
 # 图：偏置调整前后，各类的准确率

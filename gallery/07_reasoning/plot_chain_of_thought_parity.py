@@ -48,27 +48,54 @@ for cot, name in ((False, "直接回答"), (True, "思维链")):
     train.set_seed(0)
     model = GPT(tr.vocab_size, tr.x.shape[1], n_layer=2, n_head=4, d_model=64)
     points = []
-    train.fit(model, lm_loss, (tr.x, tr.y), steps=steps, batch_size=64, lr=1e-3, seed=0,
-              log_every=every,
-              callback=lambda step, m, te=te, points=points:
-              points.append((step, reasoning.exact_match(m, te))))
+    train.fit(
+        model,
+        lm_loss,
+        (tr.x, tr.y),
+        steps=steps,
+        batch_size=64,
+        lr=1e-3,
+        seed=0,
+        log_every=every,
+        callback=lambda step, m, te=te, points=points: points.append(
+            (step, reasoning.exact_match(m, te))
+        ),
+    )
     curves[name] = points
     final[name] = points[-1][1]
-    print(f"{name}：{model.num_parameters()} 个参数，测试准确率 "
-          + "，".join(f"{s} 步 {a:.3f}" for s, a in points))
+    print(
+        f"{name}：{model.num_parameters()} 个参数，测试准确率 "
+        + "，".join(f"{s} 步 {a:.3f}" for s, a in points)
+    )
 print(f"两种格式共用时 {time.perf_counter() - start:.1f} s")
 
-report("直接回答 12 位奇偶性的测试准确率", final["直接回答"], key="direct",
-       claim="直接回答时小模型学不会多步的奇偶校验，停在随机水平附近", target="<= 0.6",
-       passed=final["直接回答"] <= 0.6)
-report("思维链回答 12 位奇偶性的测试准确率", final["思维链"], key="cot",
-       claim="先写出前缀奇偶性（思维链）后，同一个模型几乎全对", target=">= 0.99",
-       passed=final["思维链"] >= 0.99)
+report(
+    "直接回答 12 位奇偶性的测试准确率",
+    final["直接回答"],
+    key="direct",
+    claim="直接回答时小模型学不会多步的奇偶校验，停在随机水平附近",
+    target="<= 0.6",
+    passed=final["直接回答"] <= 0.6,
+)
+report(
+    "思维链回答 12 位奇偶性的测试准确率",
+    final["思维链"],
+    key="cot",
+    claim="先写出前缀奇偶性（思维链）后，同一个模型几乎全对",
+    target=">= 0.99",
+    passed=final["思维链"] >= 0.99,
+)
 cot = curves["思维链"]
 settled = [s for i, (s, _) in enumerate(cot) if min(acc for _, acc in cot[i:]) >= 0.99]
-report("思维链测试准确率从此保持 >= 0.99 的步数", settled[0] if settled else steps + every,
-       key="cot_settled_step", unit="步", claim="思维链在训练预算之内学会，之后一直几乎全对",
-       target=f"<= {steps}", passed=bool(settled))
+report(
+    "思维链测试准确率从此保持 >= 0.99 的步数",
+    settled[0] if settled else steps + every,
+    key="cot_settled_step",
+    unit="步",
+    claim="思维链在训练预算之内学会，之后一直几乎全对",
+    target=f"<= {steps}",
+    passed=bool(settled),
+)
 
 # %%
 # 准确率随训练步数的变化

@@ -45,15 +45,31 @@ for wd in (1.0, 0.0):
     train.set_seed(0)
     model = GPT(task.vocab_size, 3, n_layer=1, n_head=4, d_model=64)
     log = []
-    train.fit(model, lm_loss, (train_task.x, train_task.y), steps=steps, batch_size=512,
-              lr=3e-3, optimizer="adamw", weight_decay=wd, seed=0, log_every=every,
-              callback=lambda step, m, log=log: log.append(
-                  (step, reasoning.answer_accuracy(m, train_task),
-                   reasoning.answer_accuracy(m, test_task))))
+    train.fit(
+        model,
+        lm_loss,
+        (train_task.x, train_task.y),
+        steps=steps,
+        batch_size=512,
+        lr=3e-3,
+        optimizer="adamw",
+        weight_decay=wd,
+        seed=0,
+        log_every=every,
+        callback=lambda step, m, log=log: log.append(
+            (
+                step,
+                reasoning.answer_accuracy(m, train_task),
+                reasoning.answer_accuracy(m, test_task),
+            )
+        ),
+    )
     runs[wd] = np.array(log)
     norm = sum(float(q.detach().pow(2).sum()) for q in model.parameters()) ** 0.5
-    print(f"权重衰减 {wd}：参数范数 {norm:.1f}；" + "，".join(
-        f"{int(s)} 步 训练 {a:.2f}/测试 {b:.2f}" for s, a, b in log[1::4]))
+    print(
+        f"权重衰减 {wd}：参数范数 {norm:.1f}；"
+        + "，".join(f"{int(s)} 步 训练 {a:.2f}/测试 {b:.2f}" for s, a, b in log[1::4])
+    )
 print(f"两次训练共用时 {time.perf_counter() - start:.1f} s")
 
 # %%
@@ -69,22 +85,48 @@ def first_step(log: np.ndarray, column: int, level: float) -> float:
 with_wd = runs[1.0]
 t_fit = first_step(with_wd, 1, 0.99)
 t_gen = first_step(with_wd, 2, 0.95)
-print(f"有权重衰减：训练准确率首次 >= 0.99 在第 {t_fit:.0f} 步，测试准确率首次 >= 0.95 "
-      f"在第 {t_gen:.0f} 步")
-report("有权重衰减时训练集背熟的步数", t_fit, key="fit_step", unit="步",
-       claim="训练集很快被记住（仅记录）", passed=None)
-report("有权重衰减时测试准确率达到 0.95 的步数", t_gen, key="generalize_step", unit="步",
-       claim="测试准确率在训练准确率达到 100% 之后很久才上升",
-       target=f">= 2 × {t_fit:.0f}（训练集背熟步数的 2 倍）",
-       passed=bool(np.isfinite(t_gen) and t_gen >= 2 * t_fit))
+print(
+    f"有权重衰减：训练准确率首次 >= 0.99 在第 {t_fit:.0f} 步，测试准确率首次 >= 0.95 "
+    f"在第 {t_gen:.0f} 步"
+)
+report(
+    "有权重衰减时训练集背熟的步数",
+    t_fit,
+    key="fit_step",
+    unit="步",
+    claim="训练集很快被记住（仅记录）",
+    passed=None,
+)
+report(
+    "有权重衰减时测试准确率达到 0.95 的步数",
+    t_gen,
+    key="generalize_step",
+    unit="步",
+    claim="测试准确率在训练准确率达到 100% 之后很久才上升",
+    target=f">= 2 × {t_fit:.0f}（训练集背熟步数的 2 倍）",
+    passed=bool(np.isfinite(t_gen) and t_gen >= 2 * t_fit),
+)
 no_wd_fit = first_step(runs[0.0], 1, 0.99)
 no_wd_test = float(runs[0.0][-1, 2])
-report("无权重衰减时训练集背熟的步数", no_wd_fit, key="fit_step_no_wd", unit="步",
-       claim="没有权重衰减也很快记住训练集（仅记录）", passed=None)
-report("无权重衰减时的最终测试准确率", no_wd_test, key="test_acc_no_wd",
-       claim="没有权重衰减时，同样的步数内不发生顿悟", target="< 0.8",
-       passed=no_wd_test < 0.8)
-print(f"无权重衰减：训练准确率首次 >= 0.99 在第 {no_wd_fit:.0f} 步，最终测试准确率 {no_wd_test:.3f}")
+report(
+    "无权重衰减时训练集背熟的步数",
+    no_wd_fit,
+    key="fit_step_no_wd",
+    unit="步",
+    claim="没有权重衰减也很快记住训练集（仅记录）",
+    passed=None,
+)
+report(
+    "无权重衰减时的最终测试准确率",
+    no_wd_test,
+    key="test_acc_no_wd",
+    claim="没有权重衰减时，同样的步数内不发生顿悟",
+    target="< 0.8",
+    passed=no_wd_test < 0.8,
+)
+print(
+    f"无权重衰减：训练准确率首次 >= 0.99 在第 {no_wd_fit:.0f} 步，最终测试准确率 {no_wd_test:.3f}"
+)
 
 # %%
 # 训练与测试准确率曲线

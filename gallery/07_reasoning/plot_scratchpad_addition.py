@@ -51,27 +51,47 @@ for pad, name in ((False, "直接回答"), (True, "草稿纸")):
     model = GPT(tr.vocab_size, tr.x.shape[1], n_layer=2, n_head=4, d_model=64)
     points = []
     t0 = time.perf_counter()
-    train.fit(model, lm_loss, (tr.x, tr.y), steps=steps, batch_size=64, lr=1e-3, seed=0,
-              log_every=every,
-              callback=lambda step, m, te=te, points=points:
-              points.append((step, reasoning.exact_match(m, te))))
+    train.fit(
+        model,
+        lm_loss,
+        (tr.x, tr.y),
+        steps=steps,
+        batch_size=64,
+        lr=1e-3,
+        seed=0,
+        log_every=every,
+        callback=lambda step, m, te=te, points=points: points.append(
+            (step, reasoning.exact_match(m, te))
+        ),
+    )
     curves[name], final[name] = points, points[-1][1]
-    print(f"{name}：序列长 {tr.x.shape[1] + 1}，完全正确率 "
-          + "，".join(f"{s} 步 {v:.3f}" for s, v in points)
-          + f"，用时 {time.perf_counter() - t0:.1f} s")
+    print(
+        f"{name}：序列长 {tr.x.shape[1] + 1}，完全正确率 "
+        + "，".join(f"{s} 步 {v:.3f}" for s, v in points)
+        + f"，用时 {time.perf_counter() - t0:.1f} s"
+    )
 print(f"共用时 {time.perf_counter() - start:.1f} s")
 
-report("直接回答的三位数加法完全正确率", final["直接回答"], key="direct",
-       claim="数据有限时，直接回答的小模型很难学会加法（仅记录）", passed=None)
-report("草稿纸的三位数加法完全正确率", final["草稿纸"], key="scratchpad",
-       claim="写出逐位的和与进位后，完全正确率远高于直接回答",
-       target=f">= 直接回答的 {final['直接回答']:.3f} + 0.3",
-       passed=final["草稿纸"] >= final["直接回答"] + 0.3)
+report(
+    "直接回答的三位数加法完全正确率",
+    final["直接回答"],
+    key="direct",
+    claim="数据有限时，直接回答的小模型很难学会加法（仅记录）",
+    passed=None,
+)
+report(
+    "草稿纸的三位数加法完全正确率",
+    final["草稿纸"],
+    key="scratchpad",
+    claim="写出逐位的和与进位后，完全正确率远高于直接回答",
+    target=f">= 直接回答的 {final['直接回答']:.3f} + 0.3",
+    passed=final["草稿纸"] >= final["直接回答"] + 0.3,
+)
 
 # %%
 # 一些测试题上的输出
 # ------------------
-te = reasoning.addition_task(a[n_train:n_train + 4], b[n_train:n_train + 4], 3, scratchpad=True)
+te = reasoning.addition_task(a[n_train : n_train + 4], b[n_train : n_train + 4], 3, scratchpad=True)
 out = model.generate(te.x[:, : te.prompt_length], te.generated_length, greedy=True)
 for row in out:
     print(reasoning.decode_addition(row))

@@ -74,8 +74,11 @@ def bib_order(path: str | Path) -> dict[str, int]:
     ``@comment``, ``@string`` and ``@preamble`` blocks are not entries and get no number.
     """
     text = Path(path).read_text(encoding="utf-8")
-    keys = [key for kind, key in _ENTRY_KEY.findall(text)
-            if kind.lower() not in {"comment", "string", "preamble"}]
+    keys = [
+        key
+        for kind, key in _ENTRY_KEY.findall(text)
+        if kind.lower() not in {"comment", "string", "preamble"}
+    ]
     return {key.lower(): i for i, key in enumerate(keys, start=1)}
 
 
@@ -118,6 +121,7 @@ class BibOrderSortingStyle(BaseSortingStyle):
 # --------------------------------------------------------------------------------------
 # names and titles
 # --------------------------------------------------------------------------------------
+
 
 def _plain(latex: str) -> str:
     """LaTeX field text (``Herv{\\'e}``, ``{\\L}ukasz``, ``{OpenAI}``) as plain Unicode."""
@@ -185,7 +189,7 @@ class _Case:
     def words(self, text: str) -> str:
         out, last = [], 0
         for m in _WORD.finditer(text):
-            between = text[last:m.start()]
+            between = text[last : m.start()]
             out.append(between)
             if ":" in between or "?" in between or "!" in between:
                 self.first = True
@@ -227,6 +231,7 @@ def sentence_case(latex: str) -> Text:
 # --------------------------------------------------------------------------------------
 # the style
 # --------------------------------------------------------------------------------------
+
 
 def _pages(value: str) -> str:
     return re.sub(r"\s*-+\s*", "-", value.strip())
@@ -345,8 +350,7 @@ class GBT7714Style(BaseStyle):
     def format_inproceedings(self, context) -> Text:
         entry = context["entry"]
         head = Text(self._head(entry, "C"), "//", self._field(entry, "booktitle"))
-        return self._join(head, self._where(entry, "publisher", "organization"),
-                          self._arxiv(entry))
+        return self._join(head, self._where(entry, "publisher", "organization"), self._arxiv(entry))
 
     format_conference = format_inproceedings
 
@@ -366,8 +370,12 @@ class GBT7714Style(BaseStyle):
         edition = self._field(entry, "edition")
         if edition and edition.isdigit():
             edition = f"{edition} 版" if is_chinese(entry) else f"{edition}th ed"
-        return self._join(self._head(entry, "M"), edition,
-                          self._where(entry, "publisher", pages=False), self._arxiv(entry))
+        return self._join(
+            self._head(entry, "M"),
+            edition,
+            self._where(entry, "publisher", pages=False),
+            self._arxiv(entry),
+        )
 
     def _thesis(self, context) -> Text:
         entry = context["entry"]
@@ -384,8 +392,12 @@ class GBT7714Style(BaseStyle):
         where = self._where(entry, "institution", "publisher", pages=False)
         if online:
             where += f"[{urldate}]"
-        return self._join(self._head(entry, "R/OL" if online else "R"), where,
-                          HRef(url, url) if online else None, self._arxiv(entry))
+        return self._join(
+            self._head(entry, "R/OL" if online else "R"),
+            where,
+            HRef(url, url) if online else None,
+            self._arxiv(entry),
+        )
 
     format_report = format_techreport
 

@@ -15,5 +15,6 @@ def __getattr__(name: str):
     # submodule) does not load PyTorch and matplotlib.
     if name == "setup_example":
         from .example import setup_example
+
         return setup_example
     raise AttributeError(f"module 'survey_models' has no attribute {name!r}")

@@ -30,7 +30,7 @@ def check_seed(value: object, name: str = "seed") -> int:
     """A seed every generator accepts: an integer in [0, 2**32) (NumPy's range)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if not 0 <= value < 2 ** 32:
+    if not 0 <= value < 2**32:
         raise ValueError(f"{name} must be an integer in [0, 2**32), got {value}")
     return int(value)
 
@@ -98,9 +98,15 @@ def check_module(name: str, value: object) -> nn.Module:
     return value
 
 
-def check_tensor(name: str, x: object, *, ndim: int | None = None,
-                 last_dim: int | None = None, floating: bool = False,
-                 min_rows: int = 0) -> torch.Tensor:
+def check_tensor(
+    name: str,
+    x: object,
+    *,
+    ndim: int | None = None,
+    last_dim: int | None = None,
+    floating: bool = False,
+    min_rows: int = 0,
+) -> torch.Tensor:
     """Check a tensor's type, rank, trailing size, dtype and number of rows (first
     dimension) before it meets a matmul. Costs no device synchronisation."""
     if not isinstance(x, torch.Tensor):
@@ -108,18 +114,20 @@ def check_tensor(name: str, x: object, *, ndim: int | None = None,
     if ndim is not None and x.dim() != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
     if last_dim is not None and (x.dim() == 0 or x.shape[-1] != last_dim):
-        raise ValueError(
-            f"{name} must have last dimension {last_dim}, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must have last dimension {last_dim}, got shape {tuple(x.shape)}")
     if floating and not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if min_rows and (x.dim() == 0 or x.shape[0] < min_rows):
-        raise ValueError(f"{name} must have at least {min_rows} row{'s' * (min_rows > 1)}, "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have at least {min_rows} row{'s' * (min_rows > 1)}, "
+            f"got shape {tuple(x.shape)}"
+        )
     return x
 
 
-def check_index_tensor(name: str, x: object, high: int | None = None, *,
-                       ndim: int | None = None) -> torch.Tensor:
+def check_index_tensor(
+    name: str, x: object, high: int | None = None, *, ndim: int | None = None
+) -> torch.Tensor:
     """An integer tensor (class labels, token ids) with values in ``[0, high)``.
 
     The range check reads the tensor's minimum and maximum (a device synchronisation):

@@ -34,9 +34,19 @@ from torch.nn.utils import parametrize
 
 from ._checks import check_module, check_positive_int, check_probability, check_tensor
 
-__all__ = ["prunable_weights", "global_magnitude_masks", "apply_masks", "remove_masks",
-           "sparsity", "fake_quantize", "quantization_step", "fake_quantize_model",
-           "Int8Linear", "quantize_int8", "state_dict_bytes"]
+__all__ = [
+    "prunable_weights",
+    "global_magnitude_masks",
+    "apply_masks",
+    "remove_masks",
+    "sparsity",
+    "fake_quantize",
+    "quantization_step",
+    "fake_quantize_model",
+    "Int8Linear",
+    "quantize_int8",
+    "state_dict_bytes",
+]
 
 
 def prunable_weights(model: nn.Module) -> dict[str, nn.Linear]:
@@ -68,7 +78,7 @@ def global_magnitude_masks(model: nn.Module, sparsity: float) -> dict[str, torch
         keep[order[:n_remove]] = False
     masks, start = {}, 0
     for name, w in weights.items():
-        masks[name] = keep[start:start + w.numel()].view_as(w).float()
+        masks[name] = keep[start : start + w.numel()].view_as(w).float()
         start += w.numel()
     return masks
 
@@ -97,8 +107,7 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
     """
     layers = prunable_weights(model)
     if not isinstance(masks, dict):
-        raise TypeError(f"masks must be a dict of layer name -> tensor, got "
-                        f"{type(masks).__name__}")
+        raise TypeError(f"masks must be a dict of layer name -> tensor, got {type(masks).__name__}")
     unknown = set(masks) - set(layers)
     if unknown:
         raise ValueError(f"masks names layers not in the model: {sorted(unknown)}")
@@ -106,8 +115,10 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
         layer = layers[name]
         check_tensor(f"masks[{name!r}]", mask)
         if mask.shape != layer.weight.shape:
-            raise ValueError(f"masks[{name!r}] must have shape {tuple(layer.weight.shape)}, "
-                             f"got {tuple(mask.shape)}")
+            raise ValueError(
+                f"masks[{name!r}] must have shape {tuple(layer.weight.shape)}, "
+                f"got {tuple(mask.shape)}"
+            )
         if parametrize.is_parametrized(layer, "weight"):
             parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
         with torch.no_grad():
@@ -183,11 +194,15 @@ class Int8Linear(nn.Module):
     Shapes: ``x: (batch, in_features)`` → ``(batch, out_features)``.
     """
 
-    def __init__(self, q_weight: torch.Tensor, scale: torch.Tensor,
-                 bias: torch.Tensor | None) -> None:
+    def __init__(
+        self, q_weight: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None
+    ) -> None:
         super().__init__()
-        if not isinstance(q_weight, torch.Tensor) or q_weight.dtype != torch.int8 \
-                or q_weight.dim() != 2:
+        if (
+            not isinstance(q_weight, torch.Tensor)
+            or q_weight.dtype != torch.int8
+            or q_weight.dim() != 2
+        ):
             raise TypeError("q_weight must be a 2-D int8 tensor")
         self.in_features = q_weight.shape[1]
         self.out_features = q_weight.shape[0]
@@ -195,10 +210,12 @@ class Int8Linear(nn.Module):
             if name == "scale" or t is not None:
                 check_tensor(name, t, floating=True)
                 if t.numel() != self.out_features:
-                    raise ValueError(f"{name} must have out_features = {self.out_features} "
-                                     f"entries, got shape {tuple(t.shape)}")
+                    raise ValueError(
+                        f"{name} must have out_features = {self.out_features} "
+                        f"entries, got shape {tuple(t.shape)}"
+                    )
         self.register_buffer("q_weight", q_weight)
-        self.register_buffer("scale", scale.reshape(-1).float())     # Δ_w per output row
+        self.register_buffer("scale", scale.reshape(-1).float())  # Δ_w per output row
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
 
     @classmethod
@@ -213,9 +230,9 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=self.in_features, floating=True)
-        x_step = quantization_step(x, 8, per_channel=True)                  # (batch, 1)
+        x_step = quantization_step(x, 8, per_channel=True)  # (batch, 1)
         q_x = torch.clamp(torch.round(x / x_step), -127, 127).to(torch.int32)
-        acc = q_x @ self.q_weight.to(torch.int32).T                         # int32 sums
+        acc = q_x @ self.q_weight.to(torch.int32).T  # int32 sums
         y = acc.float() * x_step * self.scale
         # A row with NaN or infinity has a non-finite step: give NaN, as nn.Linear would,
         # not the integer cast of NaN (without a device synchronisation).

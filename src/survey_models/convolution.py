@@ -27,9 +27,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import (check_choice, check_index_tensor, check_nonnegative_int,
-                      check_positive_int, check_tensor)
+from ._checks import (
+    check_choice,
+    check_index_tensor,
+    check_nonnegative_int,
+    check_positive_int,
+    check_tensor,
+)
 from .scaling import MLP
+
 # The classifiers here are trained and scored with the package's shared functions; the
 # names stay importable from this module for existing callers.
 from .train import accuracy, classification_loss  # noqa: F401
@@ -72,15 +78,19 @@ def place_on_canvas(images: torch.Tensor, canvas: int, offsets: torch.Tensor) ->
     if side > canvas:
         raise ValueError(f"canvas ({canvas}) must be at least the image side ({side})")
     if not isinstance(offsets, torch.Tensor) or offsets.shape != (n, 2):
-        raise ValueError(f"offsets must be a ({n}, 2) tensor, got "
-                         f"{getattr(offsets, 'shape', type(offsets).__name__)}")
+        raise ValueError(
+            f"offsets must be a ({n}, 2) tensor, got "
+            f"{getattr(offsets, 'shape', type(offsets).__name__)}"
+        )
     check_index_tensor("offsets", offsets)
     if int(offsets.min()) < 0 or int(offsets.max()) > canvas - side:
-        raise ValueError(f"offsets must lie in [0, {canvas - side}], got range "
-                         f"[{int(offsets.min())}, {int(offsets.max())}]")
+        raise ValueError(
+            f"offsets must lie in [0, {canvas - side}], got range "
+            f"[{int(offsets.min())}, {int(offsets.max())}]"
+        )
     out = torch.zeros(n, 1, canvas, canvas, dtype=images.dtype)
     for i, (r, c) in enumerate(offsets.tolist()):
-        out[i, 0, r:r + side, c:c + side] = images[i]
+        out[i, 0, r : r + side, c : c + side] = images[i]
     return out
 
 
@@ -88,8 +98,7 @@ def _check_image(name: str, x: object, side: int) -> torch.Tensor:
     check_tensor(name, x, ndim=4, floating=True)
     assert isinstance(x, torch.Tensor)
     if x.shape[1:] != (1, side, side):
-        raise ValueError(f"{name} must have shape (batch, 1, {side}, {side}), got "
-                         f"{tuple(x.shape)}")
+        raise ValueError(f"{name} must have shape (batch, 1, {side}, {side}), got {tuple(x.shape)}")
     return x
 
 
@@ -107,17 +116,21 @@ class SmallCNN(nn.Module):
     shift *invariance* of the output.
     """
 
-    def __init__(self, n_classes: int = 10, channels: tuple[int, ...] = (16, 32),
-                 pool_every: int = 1) -> None:
+    def __init__(
+        self, n_classes: int = 10, channels: tuple[int, ...] = (16, 32), pool_every: int = 1
+    ) -> None:
         super().__init__()
         check_positive_int("n_classes", n_classes)
-        if not isinstance(channels, (tuple, list)) or not channels or not all(
-                isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels):
+        if (
+            not isinstance(channels, (tuple, list))
+            or not channels
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels)
+        ):
             raise ValueError(f"channels must be a non-empty tuple of positive ints, got {channels}")
         check_nonnegative_int("pool_every", pool_every)
         layers: list[nn.Module] = []
         c_in = 1
-        self.min_side = 1      # the smallest input side every pooling can still halve
+        self.min_side = 1  # the smallest input side every pooling can still halve
         for i, c in enumerate(channels, start=1):
             layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.ReLU()]
             if pool_every and i % pool_every == 0 and i < len(channels):
@@ -130,10 +143,12 @@ class SmallCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=4, floating=True)
         if x.shape[1] != 1 or min(x.shape[2:]) < self.min_side:
-            raise ValueError(f"x must have shape (batch, 1, H, W) with H, W >= {self.min_side}, "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (batch, 1, H, W) with H, W >= {self.min_side}, "
+                f"got {tuple(x.shape)}"
+            )
         h = self.features(x)
-        return self.head(h.amax(dim=(2, 3)))          # global max pooling
+        return self.head(h.amax(dim=(2, 3)))  # global max pooling
 
 
 class MLPClassifier(nn.Module):
@@ -145,8 +160,9 @@ class MLPClassifier(nn.Module):
         hidden: widths of the hidden layers.
     """
 
-    def __init__(self, side: int, n_classes: int = 10, hidden: tuple[int, ...] = (256, 128)
-                 ) -> None:
+    def __init__(
+        self, side: int, n_classes: int = 10, hidden: tuple[int, ...] = (256, 128)
+    ) -> None:
         super().__init__()
         self.side = check_positive_int("side", side)
         # the package's one ReLU perceptron, applied to the flattened pixels
@@ -174,8 +190,16 @@ class PatchAttentionClassifier(nn.Module):
     untrained position vector.
     """
 
-    def __init__(self, side: int, patch: int = 4, n_classes: int = 10, d_model: int = 64,
-                 n_head: int = 4, n_layer: int = 2, positional: str = "learned") -> None:
+    def __init__(
+        self,
+        side: int,
+        patch: int = 4,
+        n_classes: int = 10,
+        d_model: int = 64,
+        n_head: int = 4,
+        n_layer: int = 2,
+        positional: str = "learned",
+    ) -> None:
         super().__init__()
         self.side = check_positive_int("side", side)
         self.patch = check_positive_int("patch", patch)
@@ -188,17 +212,22 @@ class PatchAttentionClassifier(nn.Module):
         n_patches = (side // patch) ** 2
         # kernel = stride = patch: each patch is flattened and multiplied by one shared matrix
         self.embed = nn.Conv2d(1, d_model, kernel_size=patch, stride=patch)
-        self.position = nn.Parameter(0.02 * torch.randn(n_patches, d_model)) \
-            if positional == "learned" else None
-        self.blocks = nn.ModuleList(TransformerBlock(d_model, n_head, d_ff=2 * d_model)
-                                    for _ in range(n_layer))
+        self.position = (
+            nn.Parameter(0.02 * torch.randn(n_patches, d_model))
+            if positional == "learned"
+            else None
+        )
+        self.blocks = nn.ModuleList(
+            TransformerBlock(d_model, n_head, d_ff=2 * d_model) for _ in range(n_layer)
+        )
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_classes)
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         _check_image("x", x, self.side)
-        h = self.embed(x).flatten(2).transpose(1, 2)        # (B, n_patches, d_model)
+        h = self.embed(x).flatten(2).transpose(1, 2)  # (B, n_patches, d_model)
         if self.position is not None:
             h = h + self.position
         maps = []
@@ -208,12 +237,17 @@ class PatchAttentionClassifier(nn.Module):
                 maps.append(w)
             else:
                 h = block(h)
-        logits = self.head(self.norm(h).mean(dim=1))        # mean over patches
+        logits = self.head(self.norm(h).mean(dim=1))  # mean over patches
         return (logits, maps) if return_attention else logits
 
 
-def stacked_convolutions(n_layers: int, kernel_size: int = 3, channels: int = 1,
-                         activation: str = "tanh", padding_mode: str = "zeros") -> nn.Sequential:
+def stacked_convolutions(
+    n_layers: int,
+    kernel_size: int = 3,
+    channels: int = 1,
+    activation: str = "tanh",
+    padding_mode: str = "zeros",
+) -> nn.Sequential:
     """``n_layers`` stride-1 ``kernel_size`` convolutions (same padding) with ``activation``."""
     check_positive_int("n_layers", n_layers)
     check_positive_int("kernel_size", kernel_size)
@@ -222,17 +256,26 @@ def stacked_convolutions(n_layers: int, kernel_size: int = 3, channels: int = 1,
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
     act = {"tanh": nn.Tanh, "relu": nn.ReLU, "identity": nn.Identity}[
-        check_choice("activation", activation, ("tanh", "relu", "identity"))]
+        check_choice("activation", activation, ("tanh", "relu", "identity"))
+    ]
     layers: list[nn.Module] = []
     for i in range(n_layers):
-        layers.append(nn.Conv2d(1 if i == 0 else channels, channels, kernel_size,
-                                padding=kernel_size // 2, padding_mode=padding_mode))
+        layers.append(
+            nn.Conv2d(
+                1 if i == 0 else channels,
+                channels,
+                kernel_size,
+                padding=kernel_size // 2,
+                padding_mode=padding_mode,
+            )
+        )
         layers.append(act())
     return nn.Sequential(*layers)
 
 
-def receptive_field_from_gradient(model: nn.Module, side: int, in_channels: int = 1
-                                  ) -> tuple[int, int, torch.Tensor]:
+def receptive_field_from_gradient(
+    model: nn.Module, side: int, in_channels: int = 1
+) -> tuple[int, int, torch.Tensor]:
     """Measure the receptive field of the centre output unit from input gradients.
 
     Back-propagates from the centre pixel of the first output channel to a random input
@@ -244,8 +287,9 @@ def receptive_field_from_gradient(model: nn.Module, side: int, in_channels: int 
         raise TypeError(f"model must be callable (an nn.Module), got {type(model).__name__}")
     side = check_positive_int("side", side)
     check_positive_int("in_channels", in_channels)
-    x = torch.randn(1, in_channels, side, side, generator=torch.Generator().manual_seed(0),
-                    requires_grad=True)
+    x = torch.randn(
+        1, in_channels, side, side, generator=torch.Generator().manual_seed(0), requires_grad=True
+    )
     out = model(x)
     out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
     g = x.grad[0].abs().sum(0)

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import (check_finite_float, check_nonnegative_float, check_positive_int,
-                      check_probability, check_seed, check_tensor)
+from ._checks import (
+    check_finite_float,
+    check_nonnegative_float,
+    check_positive_int,
+    check_probability,
+    check_seed,
+    check_tensor,
+)
 
 DIGIT_SIDE = 8
 DIGIT_PIXELS = DIGIT_SIDE * DIGIT_SIDE
@@ -60,8 +66,10 @@ def digits_split(test_fraction: float = 0.3, seed: int = 0) -> Split:
         n_test = int(round(test_fraction * len(idx)))
         if not 0 < n_test < len(idx):
             part = "test" if n_test == 0 else "training"
-            raise ValueError(f"test_fraction={test_fraction} leaves no {part} example of "
-                             f"digit {c} ({len(idx)} images)")
+            raise ValueError(
+                f"test_fraction={test_fraction} leaves no {part} example of "
+                f"digit {c} ({len(idx)} images)"
+            )
         test_idx.append(idx[:n_test])
         train_idx.append(idx[n_test:])
     tr = np.sort(np.concatenate(train_idx))
@@ -76,8 +84,9 @@ def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     return (x > threshold).float()
 
 
-def mask_pixels(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None
-                ) -> torch.Tensor:
+def mask_pixels(
+    x: torch.Tensor, fraction: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Set a random ``fraction`` of each row's entries to zero (masking noise).
 
     Works on any device: the draws come from ``generator`` (on its own device, the CPU by
@@ -90,8 +99,9 @@ def mask_pixels(x: torch.Tensor, fraction: float, generator: torch.Generator | N
     return x * keep.to(x.device)
 
 
-def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05,
-                      seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def ring_of_gaussians(
+    n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Samples (n, 2) from ``modes`` equal Gaussians on a circle, and the (modes, 2) centres."""
     n = check_positive_int("n", n)
     modes = check_positive_int("modes", modes)

@@ -44,9 +44,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import (check_callable, check_choice, check_int_in, check_nonnegative_float,
-                      check_positive_float, check_positive_int, check_probability,
-                      check_tensor)
+from ._checks import (
+    check_callable,
+    check_choice,
+    check_int_in,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+)
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -69,45 +76,59 @@ class NoiseSchedule:
     float32) and are cast to the input's dtype when used.
     """
 
-    def __init__(self, num_steps: int = 100, kind: str = "linear", beta_start: float = 1e-4,
-                 beta_end: float = 0.02, scale_to_1000: bool = True) -> None:
+    def __init__(
+        self,
+        num_steps: int = 100,
+        kind: str = "linear",
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        scale_to_1000: bool = True,
+    ) -> None:
         self.num_steps = check_positive_int("num_steps", num_steps)
         self.kind = check_choice("kind", kind, ("linear", "cosine"))
         beta_start = check_probability("beta_start", beta_start, open_interval=True)
         beta_end = check_probability("beta_end", beta_end, open_interval=True)
         if beta_end < beta_start:
-            raise ValueError(f"beta_end must be >= beta_start, got beta_end={beta_end} "
-                             f"< beta_start={beta_start}")
+            raise ValueError(
+                f"beta_end must be >= beta_start, got beta_end={beta_end} < beta_start={beta_start}"
+            )
         T = num_steps
         if kind == "linear":
             scale = 1000.0 / T if scale_to_1000 else 1.0
             if beta_start * scale > min(beta_end * scale, 0.999):
-                raise ValueError(f"beta_start={beta_start} scaled by 1000/num_steps gives "
-                                 f"β_1 = {beta_start * scale:.4g}, above the last β "
-                                 f"{min(beta_end * scale, 0.999):.4g} (β must stay below 1): "
-                                 "lower beta_start, or pass scale_to_1000=False")
-            betas = torch.linspace(beta_start * scale, min(beta_end * scale, 0.999), T,
-                                   dtype=torch.float64)
+                raise ValueError(
+                    f"beta_start={beta_start} scaled by 1000/num_steps gives "
+                    f"β_1 = {beta_start * scale:.4g}, above the last β "
+                    f"{min(beta_end * scale, 0.999):.4g} (β must stay below 1): "
+                    "lower beta_start, or pass scale_to_1000=False"
+                )
+            betas = torch.linspace(
+                beta_start * scale, min(beta_end * scale, 0.999), T, dtype=torch.float64
+            )
         else:
             s = 0.008
             steps = torch.arange(T + 1, dtype=torch.float64) / T
             f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
             abar = f / f[0]
             betas = (1 - abar[1:] / abar[:-1]).clamp(max=0.999)
-        self.betas = betas                                            # β_t
-        self.alphas = 1.0 - betas                                     # α_t = 1 - β_t
-        self.alphas_bar = torch.cumprod(self.alphas, dim=0)           # ᾱ_t, eq. (2)
-        self.alphas_bar_prev = torch.cat([torch.ones(1, dtype=torch.float64),
-                                          self.alphas_bar[:-1]])       # ᾱ_{t-1}, ᾱ_0 := 1
+        self.betas = betas  # β_t
+        self.alphas = 1.0 - betas  # α_t = 1 - β_t
+        self.alphas_bar = torch.cumprod(self.alphas, dim=0)  # ᾱ_t, eq. (2)
+        self.alphas_bar_prev = torch.cat(
+            [torch.ones(1, dtype=torch.float64), self.alphas_bar[:-1]]
+        )  # ᾱ_{t-1}, ᾱ_0 := 1
         # eq. (3): posterior variance and the two coefficients of the posterior mean
         self.posterior_variance = (1 - self.alphas_bar_prev) / (1 - self.alphas_bar) * betas
         self.posterior_coef_x0 = self.alphas_bar_prev.sqrt() * betas / (1 - self.alphas_bar)
-        self.posterior_coef_xt = (self.alphas.sqrt() * (1 - self.alphas_bar_prev)
-                                  / (1 - self.alphas_bar))
+        self.posterior_coef_xt = (
+            self.alphas.sqrt() * (1 - self.alphas_bar_prev) / (1 - self.alphas_bar)
+        )
 
     def __repr__(self) -> str:
-        return (f"NoiseSchedule(num_steps={self.num_steps}, kind={self.kind!r}, "
-                f"alpha_bar_T={float(self.alphas_bar[-1]):.2e})")
+        return (
+            f"NoiseSchedule(num_steps={self.num_steps}, kind={self.kind!r}, "
+            f"alpha_bar_T={float(self.alphas_bar[-1]):.2e})"
+        )
 
     # -- helpers -------------------------------------------------------------------------
     def _check_t(self, t: torch.Tensor, batch: int) -> torch.Tensor:
@@ -118,8 +139,10 @@ class NoiseSchedule:
         if t.shape != (batch,):
             raise ValueError(f"t must have shape ({batch},), got {tuple(t.shape)}")
         if t.numel() and (int(t.min()) < 0 or int(t.max()) >= self.num_steps):
-            raise ValueError(f"t must lie in [0, {self.num_steps - 1}], got values in "
-                             f"[{int(t.min())}, {int(t.max())}]")
+            raise ValueError(
+                f"t must lie in [0, {self.num_steps - 1}], got values in "
+                f"[{int(t.min())}, {int(t.max())}]"
+            )
         return t.long()
 
     @staticmethod
@@ -135,8 +158,9 @@ class NoiseSchedule:
         return x
 
     # -- forward process ----------------------------------------------------------------
-    def q_step(self, x_prev: torch.Tensor, t: torch.Tensor,
-               noise: torch.Tensor | None = None) -> torch.Tensor:
+    def q_step(
+        self, x_prev: torch.Tensor, t: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """One noising step, eq. (1): ``x_t = sqrt(1-β_t) x_{t-1} + sqrt(β_t) ε``."""
         self._check_x("x_prev", x_prev)
         t = self._check_t(t, x_prev.shape[0])
@@ -144,8 +168,9 @@ class NoiseSchedule:
         beta = self._gather(self.betas, t, x_prev)
         return (1 - beta).sqrt() * x_prev + beta.sqrt() * noise
 
-    def q_sample(self, x0: torch.Tensor, t: torch.Tensor,
-                 noise: torch.Tensor | None = None) -> torch.Tensor:
+    def q_sample(
+        self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Sample ``x_t ~ q(x_t | x_0)`` in closed form, eq. (2); ``x0: (batch, ...)``."""
         self._check_x("x0", x0)
         t = self._check_t(t, x0.shape[0])
@@ -153,17 +178,21 @@ class NoiseSchedule:
         abar = self._gather(self.alphas_bar, t, x0)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
 
-    def q_posterior(self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def q_posterior(
+        self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and variance of ``q(x_{t-1} | x_t, x_0)``, eq. (3). Variance is (batch, 1, ...)."""
         self._check_x("x0", x0)
         self._check_x("xt", xt)
         if x0.shape != xt.shape:
-            raise ValueError(f"x0 and xt must have the same shape, got {tuple(x0.shape)} "
-                             f"and {tuple(xt.shape)}")
+            raise ValueError(
+                f"x0 and xt must have the same shape, got {tuple(x0.shape)} and {tuple(xt.shape)}"
+            )
         t = self._check_t(t, xt.shape[0])
-        mean = (self._gather(self.posterior_coef_x0, t, xt) * x0
-                + self._gather(self.posterior_coef_xt, t, xt) * xt)
+        mean = (
+            self._gather(self.posterior_coef_x0, t, xt) * x0
+            + self._gather(self.posterior_coef_xt, t, xt) * xt
+        )
         return mean, self._gather(self.posterior_variance, t, xt)
 
     def predict_x0(self, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -199,10 +228,14 @@ def _check_schedule(schedule: object) -> NoiseSchedule:
 
 def _check_shape(shape: object) -> tuple[int, ...]:
     """A sample shape ``(batch, ...)``: at least two positive ints."""
-    if (not isinstance(shape, (tuple, list, torch.Size)) or len(shape) < 2
-            or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape)):
-        raise ValueError(f"shape must be a tuple of at least two positive ints (batch, ...), "
-                         f"got {shape!r}")
+    if (
+        not isinstance(shape, (tuple, list, torch.Size))
+        or len(shape) < 2
+        or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape)
+    ):
+        raise ValueError(
+            f"shape must be a tuple of at least two positive ints (batch, ...), got {shape!r}"
+        )
     return tuple(shape)
 
 
@@ -238,8 +271,14 @@ class Denoiser(nn.Module):
     (``None`` means ∅ for a conditional model) → ``ε̂: (batch, dim)``.
     """
 
-    def __init__(self, dim: int, hidden: int = 128, n_layers: int = 3,
-                 num_classes: int | None = None, time_dim: int = 32) -> None:
+    def __init__(
+        self,
+        dim: int,
+        hidden: int = 128,
+        n_layers: int = 3,
+        num_classes: int | None = None,
+        time_dim: int = 32,
+    ) -> None:
         super().__init__()
         self.dim = check_positive_int("dim", dim)
         self.hidden = check_positive_int("hidden", hidden)
@@ -247,19 +286,24 @@ class Denoiser(nn.Module):
         self.time_dim = check_positive_int("time_dim", time_dim)
         if time_dim % 2:
             raise ValueError(f"time_dim must be even, got {time_dim}")
-        self.num_classes = None if num_classes is None else check_positive_int(
-            "num_classes", num_classes)
-        self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(),
-                                      nn.Linear(hidden, hidden))
-        self.label_embedding = (None if num_classes is None
-                                else nn.Embedding(num_classes + 1, hidden))
+        self.num_classes = (
+            None if num_classes is None else check_positive_int("num_classes", num_classes)
+        )
+        self.time_mlp = nn.Sequential(
+            nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
+        )
+        self.label_embedding = (
+            None if num_classes is None else nn.Embedding(num_classes + 1, hidden)
+        )
         self.input = nn.Linear(dim, hidden)
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden)) for _ in range(n_layers))
+            nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden)) for _ in range(n_layers)
+        )
         self.output = nn.Sequential(nn.SiLU(), nn.Linear(hidden, dim))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor,
-                y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=self.dim, floating=True)
         if not isinstance(t, torch.Tensor) or t.shape != (x.shape[0],):
             raise ValueError(f"t must be a tensor of shape ({x.shape[0]},)")
@@ -267,32 +311,34 @@ class Denoiser(nn.Module):
         if self.label_embedding is not None:
             assert self.num_classes is not None
             if y is None:
-                y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long,
-                               device=x.device)
+                y = torch.full((x.shape[0],), self.num_classes, dtype=torch.long, device=x.device)
             if not isinstance(y, torch.Tensor) or y.shape != (x.shape[0],):
                 raise ValueError(f"y must be a tensor of shape ({x.shape[0]},)")
             if int(y.min()) < 0 or int(y.max()) > self.num_classes:
-                raise ValueError(f"y must lie in [0, {self.num_classes}] "
-                                 f"({self.num_classes} = no label), got values in "
-                                 f"[{int(y.min())}, {int(y.max())}]")
+                raise ValueError(
+                    f"y must lie in [0, {self.num_classes}] "
+                    f"({self.num_classes} = no label), got values in "
+                    f"[{int(y.min())}, {int(y.max())}]"
+                )
             cond = cond + self.label_embedding(y)
         elif y is not None:
             raise ValueError("y was given but the model is unconditional (num_classes=None)")
         h = self.input(x) + cond
         for block in self.blocks:
-            h = h + block(h) + cond   # residual block, conditioning added at every layer
+            h = h + block(h) + cond  # residual block, conditioning added at every layer
         return self.output(h)
 
     def extra_repr(self) -> str:
-        return (f"dim={self.dim}, hidden={self.hidden}, n_layers={self.n_layers}, "
-                f"num_classes={self.num_classes}")
+        return (
+            f"dim={self.dim}, hidden={self.hidden}, n_layers={self.n_layers}, "
+            f"num_classes={self.num_classes}"
+        )
 
 
 # ---------------------------------------------------------------------------------------
 # Training: the simplified loss, eq. (4), with optional label dropout for guidance
 # ---------------------------------------------------------------------------------------
-def diffusion_loss(schedule: NoiseSchedule, p_uncond: float = 0.0
-                   ) -> Callable[..., torch.Tensor]:
+def diffusion_loss(schedule: NoiseSchedule, p_uncond: float = 0.0) -> Callable[..., torch.Tensor]:
     """The simplified DDPM loss of eq. (4) as a ``loss_fn(model, x0, y=None)`` for
     :func:`survey_models.train.fit`.
 
@@ -305,8 +351,7 @@ def diffusion_loss(schedule: NoiseSchedule, p_uncond: float = 0.0
     _check_schedule(schedule)
     p_uncond = check_probability("p_uncond", p_uncond)
 
-    def loss_fn(model: Denoiser, x0: torch.Tensor, y: torch.Tensor | None = None
-                ) -> torch.Tensor:
+    def loss_fn(model: Denoiser, x0: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         t = torch.randint(schedule.num_steps, (x0.shape[0],), device=x0.device)
         eps = torch.randn_like(x0)
         xt = schedule.q_sample(x0, t, eps)
@@ -319,8 +364,7 @@ def diffusion_loss(schedule: NoiseSchedule, p_uncond: float = 0.0
     return loss_fn
 
 
-def model_eps(model: Denoiser, y: torch.Tensor | None = None,
-              guidance: float = 0.0) -> EpsFn:
+def model_eps(model: Denoiser, y: torch.Tensor | None = None, guidance: float = 0.0) -> EpsFn:
     """Wrap a trained :class:`Denoiser` as ``eps_fn(x, t)`` for the samplers.
 
     With labels ``y`` and ``guidance = w > 0`` this is classifier-free guidance, eq. (6):
@@ -339,7 +383,7 @@ def model_eps(model: Denoiser, y: torch.Tensor | None = None,
         if guidance == 0:
             return eps_c
         eps_u = model(x, t, None)
-        return (1 + guidance) * eps_c - guidance * eps_u        # eq. (6)
+        return (1 + guidance) * eps_c - guidance * eps_u  # eq. (6)
 
     return eps_fn
 
@@ -351,9 +395,14 @@ def _check_clip(clip: float | None) -> float | None:
     return None if clip is None else check_positive_float("clip", clip)
 
 
-def ddpm_step(schedule: NoiseSchedule, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
-              noise: torch.Tensor | None = None, clip: float | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def ddpm_step(
+    schedule: NoiseSchedule,
+    xt: torch.Tensor,
+    t: torch.Tensor,
+    eps: torch.Tensor,
+    noise: torch.Tensor | None = None,
+    clip: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One ancestral step ``x_t → x_{t-1}`` of DDPM; returns ``(x_{t-1}, x̂_0)``.
 
     The mean is the posterior mean of eq. (3) with ``x_0`` replaced by its prediction
@@ -371,9 +420,14 @@ def ddpm_step(schedule: NoiseSchedule, xt: torch.Tensor, t: torch.Tensor, eps: t
 
 
 @torch.no_grad()
-def ddpm_sample(eps_fn: EpsFn, schedule: NoiseSchedule, shape: tuple[int, ...],
-                generator: torch.Generator | None = None, clip: float | None = None,
-                return_trajectory: bool = False):
+def ddpm_sample(
+    eps_fn: EpsFn,
+    schedule: NoiseSchedule,
+    shape: tuple[int, ...],
+    generator: torch.Generator | None = None,
+    clip: float | None = None,
+    return_trajectory: bool = False,
+):
     """Ancestral sampling (Ho et al. 2020, Algorithm 2): ``T`` network calls from N(0, I).
 
     Returns samples of ``shape``; with ``return_trajectory`` also the list of ``x_t``
@@ -409,9 +463,16 @@ def ddim_sigma(schedule: NoiseSchedule, t: int, t_prev: int, eta: float) -> floa
     return eta * math.sqrt((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev))
 
 
-def ddim_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, t_prev: int,
-              eps: torch.Tensor, eta: float = 0.0, noise: torch.Tensor | None = None,
-              clip: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def ddim_step(
+    schedule: NoiseSchedule,
+    xt: torch.Tensor,
+    t: int,
+    t_prev: int,
+    eps: torch.Tensor,
+    eta: float = 0.0,
+    noise: torch.Tensor | None = None,
+    clip: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One DDIM update ``x_t → x_{t_prev}``, eq. (5); returns ``(x_prev, x̂_0, ε̂)``.
 
     When ``clip`` is set, ``x̂_0`` is clipped and **ε̂ is re-derived from the clipped x̂_0**
@@ -427,7 +488,7 @@ def ddim_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, t_prev: int,
         x0_hat = x0_hat.clamp(-clip, clip)
         eps = schedule.predict_eps(xt, tt, x0_hat)
     abar_prev = 1.0 if t_prev < 0 else float(schedule.alphas_bar[t_prev])
-    direction = math.sqrt(max(1 - abar_prev - sigma ** 2, 0.0))
+    direction = math.sqrt(max(1 - abar_prev - sigma**2, 0.0))
     x_prev = math.sqrt(abar_prev) * x0_hat + direction * eps
     if sigma > 0:
         noise = torch.randn_like(xt) if noise is None else _same_shape("noise", noise, xt)
@@ -440,17 +501,21 @@ def ddim_timesteps(num_steps: int, sampling_steps: int) -> list[int]:
     check_positive_int("num_steps", num_steps)
     check_positive_int("sampling_steps", sampling_steps)
     if sampling_steps > num_steps:
-        raise ValueError(f"sampling_steps must be <= num_steps={num_steps}, "
-                         f"got {sampling_steps}")
+        raise ValueError(f"sampling_steps must be <= num_steps={num_steps}, got {sampling_steps}")
     ts = torch.linspace(num_steps - 1, 0, sampling_steps).round().long().tolist()
     return sorted(set(ts), reverse=True)
 
 
 @torch.no_grad()
-def ddim_sample(eps_fn: EpsFn, schedule: NoiseSchedule, shape: tuple[int, ...],
-                sampling_steps: int | None = None, eta: float = 0.0,
-                generator: torch.Generator | None = None, clip: float | None = None
-                ) -> torch.Tensor:
+def ddim_sample(
+    eps_fn: EpsFn,
+    schedule: NoiseSchedule,
+    shape: tuple[int, ...],
+    sampling_steps: int | None = None,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    clip: float | None = None,
+) -> torch.Tensor:
     """DDIM sampling (Song et al. 2021) on a sub-sequence of ``sampling_steps`` steps.
 
     ``eta = 0`` is deterministic given ``x_T``; ``eta = 1`` is DDPM-like ancestral
@@ -468,8 +533,7 @@ def ddim_sample(eps_fn: EpsFn, schedule: NoiseSchedule, shape: tuple[int, ...],
         t_prev = steps[i + 1] if i + 1 < len(steps) else -1
         tt = torch.full((shape[0],), t, dtype=torch.long)
         noise = torch.randn(shape, generator=generator)
-        x, _, _ = ddim_step(schedule, x, t, t_prev, eps_fn(x, tt), eta=eta, noise=noise,
-                            clip=clip)
+        x, _, _ = ddim_step(schedule, x, t, t_prev, eps_fn(x, tt), eta=eta, noise=noise, clip=clip)
     return x
 
 
@@ -491,8 +555,12 @@ class LatentCodec:
     std: torch.Tensor
 
     @classmethod
-    def fit(cls, encoder: Callable[[torch.Tensor], torch.Tensor],
-            decoder: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> LatentCodec:
+    def fit(
+        cls,
+        encoder: Callable[[torch.Tensor], torch.Tensor],
+        decoder: Callable[[torch.Tensor], torch.Tensor],
+        x: torch.Tensor,
+    ) -> LatentCodec:
         """Estimate the per-coordinate latent mean and std on data ``x`` (at least 2 rows)."""
         check_callable("encoder", encoder)
         check_callable("decoder", decoder)
@@ -510,6 +578,17 @@ class LatentCodec:
         return self.decoder(z * self.std + self.mean)
 
 
-__all__ = ["NoiseSchedule", "Denoiser", "timestep_embedding", "diffusion_loss", "model_eps",
-           "ddpm_step", "ddpm_sample", "ddim_sigma", "ddim_step", "ddim_timesteps",
-           "ddim_sample", "LatentCodec"]
+__all__ = [
+    "NoiseSchedule",
+    "Denoiser",
+    "timestep_embedding",
+    "diffusion_loss",
+    "model_eps",
+    "ddpm_step",
+    "ddpm_sample",
+    "ddim_sigma",
+    "ddim_step",
+    "ddim_timesteps",
+    "ddim_sample",
+    "LatentCodec",
+]

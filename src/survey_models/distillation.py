@@ -30,12 +30,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import (check_finite_float, check_int_in, check_module, check_positive_float,
-                      check_positive_int, check_probability, check_tensor)
 from . import train
+from ._checks import (
+    check_finite_float,
+    check_int_in,
+    check_module,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+)
 
-__all__ = ["soften", "distillation_loss", "make_distillation_loss_fn", "teacher_logits",
-           "drop_class", "class_accuracy", "shift_class_bias", "best_bias_shift"]
+__all__ = [
+    "soften",
+    "distillation_loss",
+    "make_distillation_loss_fn",
+    "teacher_logits",
+    "drop_class",
+    "class_accuracy",
+    "shift_class_bias",
+    "best_bias_shift",
+]
 
 
 def soften(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -45,9 +60,13 @@ def soften(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return torch.softmax(logits / temperature, dim=-1)
 
 
-def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                      targets: torch.Tensor | None = None, temperature: float = 4.0,
-                      alpha: float = 0.9) -> torch.Tensor:
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    temperature: float = 4.0,
+    alpha: float = 0.9,
+) -> torch.Tensor:
     """Equation (6.2), averaged over the batch.
 
     Args:
@@ -59,8 +78,10 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     check_tensor("student_logits", student_logits, ndim=2, floating=True)
     check_tensor("teacher_logits", teacher_logits, ndim=2, floating=True)
     if teacher_logits.shape != student_logits.shape:
-        raise ValueError(f"teacher_logits must have the shape of student_logits "
-                         f"{tuple(student_logits.shape)}, got {tuple(teacher_logits.shape)}")
+        raise ValueError(
+            f"teacher_logits must have the shape of student_logits "
+            f"{tuple(student_logits.shape)}, got {tuple(teacher_logits.shape)}"
+        )
     t = check_positive_float("temperature", temperature)
     alpha = check_probability("alpha", alpha)
     log_q_student = F.log_softmax(student_logits / t, dim=-1)
@@ -72,19 +93,21 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
         raise ValueError("targets must be given when alpha < 1")
     check_tensor("targets", targets, ndim=1)
     if targets.shape[0] != student_logits.shape[0]:
-        raise ValueError(f"targets must have {student_logits.shape[0]} entries, "
-                         f"got {targets.shape[0]}")
+        raise ValueError(
+            f"targets must have {student_logits.shape[0]} entries, got {targets.shape[0]}"
+        )
     if targets.dtype != torch.long:
         raise TypeError(f"targets must be an int64 tensor of class labels, got {targets.dtype}")
     try:
         hard = F.cross_entropy(student_logits, targets)
-    except IndexError as e:   # a label outside [0, classes): named without a device sync
+    except IndexError as e:  # a label outside [0, classes): named without a device sync
         raise ValueError(f"targets must lie in [0, {student_logits.shape[1] - 1}] ({e})") from e
     return alpha * soft + (1 - alpha) * hard
 
 
-def make_distillation_loss_fn(temperature: float = 4.0, alpha: float = 0.9
-                              ) -> Callable[..., torch.Tensor]:
+def make_distillation_loss_fn(
+    temperature: float = 4.0, alpha: float = 0.9
+) -> Callable[..., torch.Tensor]:
     """A ``loss_fn(model, x, y, teacher_logits)`` for :func:`survey_models.train.fit`.
 
     Pass ``data=(x, y, teacher_logits)`` to ``fit``; the teacher's logits are computed once
@@ -93,8 +116,9 @@ def make_distillation_loss_fn(temperature: float = 4.0, alpha: float = 0.9
     check_positive_float("temperature", temperature)
     check_probability("alpha", alpha)
 
-    def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                t_logits: torch.Tensor) -> torch.Tensor:
+    def loss_fn(
+        model: nn.Module, x: torch.Tensor, y: torch.Tensor, t_logits: torch.Tensor
+    ) -> torch.Tensor:
         return distillation_loss(model(x), t_logits, y, temperature, alpha)
 
     return loss_fn
@@ -108,13 +132,12 @@ def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) 
     check_positive_int("batch_size", batch_size)
     was_training = teacher.training
     teacher.eval()
-    out = torch.cat([teacher(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+    out = torch.cat([teacher(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
     teacher.train(was_training)
     return out
 
 
-def drop_class(x: torch.Tensor, y: torch.Tensor, omitted: int
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def drop_class(x: torch.Tensor, y: torch.Tensor, omitted: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The examples of ``(x, y)`` whose label is not ``omitted`` (the transfer set of
     Hinton et al.'s omitted-class experiment)."""
     check_tensor("y", y, ndim=1)
@@ -131,12 +154,19 @@ def _check_rows(x: object, y: torch.Tensor, xname: str = "x", yname: str = "y") 
     check_tensor(xname, x)
     assert isinstance(x, torch.Tensor)
     if x.dim() == 0 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"{xname} and {yname} must have the same number of rows, got "
-                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"{xname} and {yname} must have the same number of rows, got "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
 
 
-def class_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cls: int,
-                   bias_shift: torch.Tensor | None = None) -> float:
+def class_accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cls: int,
+    bias_shift: torch.Tensor | None = None,
+) -> float:
     """:func:`survey_models.train.accuracy` on the examples of class ``cls`` only;
     ``bias_shift: (classes,)`` is added to the logits (see :func:`shift_class_bias`)."""
     check_tensor("y", y, ndim=1)
@@ -160,8 +190,13 @@ def shift_class_bias(n_classes: int, cls: int, amount: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def best_bias_shift(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, cls: int,
-                    candidates: torch.Tensor | None = None) -> float:
+def best_bias_shift(
+    model: nn.Module,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    cls: int,
+    candidates: torch.Tensor | None = None,
+) -> float:
     """The logit offset for class ``cls`` that maximises accuracy on a validation set.
 
     Hinton et al. raised the omitted class's bias by a constant chosen for overall
@@ -175,6 +210,11 @@ def best_bias_shift(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, 
     logits = model(x_val)
     n_classes = logits.shape[-1]
     check_int_in("cls", cls, 0, n_classes)
-    scores = [((logits + shift_class_bias(n_classes, cls, float(c))).argmax(-1) == y_val)
-              .float().mean().item() for c in candidates]
+    scores = [
+        ((logits + shift_class_bias(n_classes, cls, float(c))).argmax(-1) == y_val)
+        .float()
+        .mean()
+        .item()
+        for c in candidates
+    ]
     return float(candidates[int(torch.tensor(scores).argmax())])

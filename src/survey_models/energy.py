@@ -35,9 +35,17 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
-from ._checks import (check_choice, check_finite_tensor, check_nonnegative_float,
-                      check_nonnegative_int, check_positive_float, check_positive_int,
-                      check_probability, check_seed, check_tensor)
+from ._checks import (
+    check_choice,
+    check_finite_tensor,
+    check_nonnegative_float,
+    check_nonnegative_int,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_seed,
+    check_tensor,
+)
 
 MAX_ENUMERATED_UNITS = 20
 
@@ -61,8 +69,8 @@ class RBM(nn.Module):
         self.n_hidden = check_positive_int("n_hidden", n_hidden)
         init_std = check_nonnegative_float("init_std", init_std)
         self.W = nn.Parameter(init_std * torch.randn(n_visible, n_hidden))
-        self.b = nn.Parameter(torch.zeros(n_visible))   # visible bias
-        self.c = nn.Parameter(torch.zeros(n_hidden))    # hidden bias
+        self.b = nn.Parameter(torch.zeros(n_visible))  # visible bias
+        self.c = nn.Parameter(torch.zeros(n_hidden))  # hidden bias
 
     def extra_repr(self) -> str:
         return f"n_visible={self.n_visible}, n_hidden={self.n_hidden}"
@@ -95,8 +103,9 @@ class RBM(nn.Module):
         """Equation (4): ``p(v=1|h)``, shape ``(batch, n_visible)``."""
         return torch.sigmoid(self._h(h) @ self.W.T + self.b)
 
-    def gibbs(self, v: torch.Tensor, k: int = 1,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+    def gibbs(
+        self, v: torch.Tensor, k: int = 1, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Run ``k`` steps of block Gibbs sampling v → h → v; returns binary ``v``."""
         k = check_positive_int("k", k)
         v = self._v(v)
@@ -107,9 +116,11 @@ class RBM(nn.Module):
 
     def _hidden_states(self) -> torch.Tensor:
         if self.n_hidden > MAX_ENUMERATED_UNITS:
-            raise ValueError(f"exact log Z enumerates 2^n_hidden states; n_hidden must be <= "
-                             f"{MAX_ENUMERATED_UNITS}, got {self.n_hidden}")
-        codes = torch.arange(2 ** self.n_hidden)
+            raise ValueError(
+                f"exact log Z enumerates 2^n_hidden states; n_hidden must be <= "
+                f"{MAX_ENUMERATED_UNITS}, got {self.n_hidden}"
+            )
+        codes = torch.arange(2**self.n_hidden)
         bits = (codes[:, None] >> torch.arange(self.n_hidden)) & 1
         return bits.to(self.W.dtype)
 
@@ -141,9 +152,11 @@ class RBM(nn.Module):
         """
         v, negative = self._v(v), self._v(negative, "negative")
         ph, nh = self.p_h(v), self.p_h(negative)
-        return {"W": v.T @ ph / v.shape[0] - negative.T @ nh / negative.shape[0],
-                "b": v.mean(0) - negative.mean(0),
-                "c": ph.mean(0) - nh.mean(0)}
+        return {
+            "W": v.T @ ph / v.shape[0] - negative.T @ nh / negative.shape[0],
+            "b": v.mean(0) - negative.mean(0),
+            "c": ph.mean(0) - nh.mean(0),
+        }
 
 
 @dataclass
@@ -154,11 +167,22 @@ class RBMHistory:
     log_likelihood: list[float] = field(default_factory=list)
 
 
-def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
-              epochs: int = 20, batch_size: int = 20, lr: float = 0.05,
-              lr_decay: bool = True, momentum: float = 0.5, weight_decay: float = 0.0,
-              eval_data: torch.Tensor | None = None, eval_every: int = 0,
-              seed: int = 0) -> RBMHistory:
+def train_rbm(
+    rbm: RBM,
+    data: torch.Tensor,
+    *,
+    method: str = "cd",
+    k: int = 1,
+    epochs: int = 20,
+    batch_size: int = 20,
+    lr: float = 0.05,
+    lr_decay: bool = True,
+    momentum: float = 0.5,
+    weight_decay: float = 0.0,
+    eval_data: torch.Tensor | None = None,
+    eval_every: int = 0,
+    seed: int = 0,
+) -> RBMHistory:
     """Train ``rbm`` by CD-k (``method="cd"``) or persistent CD (``method="pcd"``).
 
     Plain gradient ascent with momentum on estimate (5); with ``lr_decay`` the learning
@@ -171,8 +195,9 @@ def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
     check_tensor("data", data, ndim=2, last_dim=rbm.n_visible, floating=True, min_rows=1)
     check_finite_tensor("data", data)
     if eval_data is not None:
-        check_tensor("eval_data", eval_data, ndim=2, last_dim=rbm.n_visible, floating=True,
-                     min_rows=1)
+        check_tensor(
+            "eval_data", eval_data, ndim=2, last_dim=rbm.n_visible, floating=True, min_rows=1
+        )
     method = check_choice("method", method, ("cd", "pcd"))
     k = check_positive_int("k", k)
     epochs = check_positive_int("epochs", epochs)
@@ -185,14 +210,13 @@ def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
     n = data.shape[0]
     steps_total = epochs * math.ceil(n / batch_size)
     chains = data[torch.randint(n, (batch_size,), generator=g)].clone()
-    velocity = {name: torch.zeros_like(p) for name, p in
-                (("W", rbm.W), ("b", rbm.b), ("c", rbm.c))}
+    velocity = {name: torch.zeros_like(p) for name, p in (("W", rbm.W), ("b", rbm.b), ("c", rbm.c))}
     history = RBMHistory()
     step = 0
     for epoch in range(1, epochs + 1):
         perm = torch.randperm(n, generator=g)
         for i in range(0, n, batch_size):
-            v = data[perm[i:i + batch_size]]
+            v = data[perm[i : i + batch_size]]
             with torch.no_grad():
                 if method == "cd":
                     negative = rbm.gibbs(v, k, generator=g)
@@ -204,7 +228,7 @@ def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
                 for name, p in (("W", rbm.W), ("b", rbm.b), ("c", rbm.c)):
                     gp = grad[name] - (weight_decay * p if name == "W" else 0)
                     velocity[name].mul_(momentum).add_(gp)
-                    p.add_(rate * velocity[name])   # ascent on the log-likelihood
+                    p.add_(rate * velocity[name])  # ascent on the log-likelihood
             step += 1
         if eval_data is not None and eval_every and (epoch % eval_every == 0 or epoch == epochs):
             with torch.no_grad():
@@ -213,8 +237,9 @@ def train_rbm(rbm: RBM, data: torch.Tensor, *, method: str = "cd", k: int = 1,
     return history
 
 
-def bernoulli_baseline_log_likelihood(train: torch.Tensor, test: torch.Tensor,
-                                      smoothing: float = 1.0) -> float:
+def bernoulli_baseline_log_likelihood(
+    train: torch.Tensor, test: torch.Tensor, smoothing: float = 1.0
+) -> float:
     """Mean test log-likelihood (nats) of independent Bernoulli pixels fitted to ``train``.
 
     Pixel probabilities are the training frequencies with add-``smoothing`` counts.
@@ -267,8 +292,13 @@ class DBN(nn.Module):
         return x
 
     @torch.no_grad()
-    def sample(self, n: int, gibbs_steps: int = 200, start: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        gibbs_steps: int = 200,
+        start: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Draw ``n`` samples: Gibbs in the top RBM, then one pass down through the stack.
 
         ``start`` (visible data, ``(n, sizes[0])``) initialises the top chain from its
@@ -279,8 +309,7 @@ class DBN(nn.Module):
         gibbs_steps = check_positive_int("gibbs_steps", gibbs_steps)
         top = self.rbms[-1]
         if start is not None:
-            check_tensor("start", start, ndim=2, last_dim=self.sizes[0], floating=True,
-                         min_rows=n)
+            check_tensor("start", start, ndim=2, last_dim=self.sizes[0], floating=True, min_rows=n)
             x = start[:n]
             for rbm in self.rbms[:-1]:
                 x = rbm.p_h(x)

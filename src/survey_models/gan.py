@@ -39,9 +39,18 @@ import torch
 from torch import nn
 from torch.nn.functional import relu, softplus
 
-from ._checks import (check_callable, check_choice, check_finite_tensor, check_module,
-                      check_nonnegative_float, check_positive_float, check_positive_int,
-                      check_probability, check_seed, check_tensor)
+from ._checks import (
+    check_callable,
+    check_choice,
+    check_finite_tensor,
+    check_module,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_seed,
+    check_tensor,
+)
 
 # ---------------------------------------------------------------------------------------
 # losses
@@ -63,7 +72,10 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 
     Uses ``log σ(a) = -softplus(-a)`` and ``log(1 - σ(a)) = -softplus(a)``.
     """
-    real_logits, fake_logits = _logits("real_logits", real_logits), _logits("fake_logits", fake_logits)
+    real_logits, fake_logits = (
+        _logits("real_logits", real_logits),
+        _logits("fake_logits", fake_logits),
+    )
     return softplus(-real_logits).mean() + softplus(fake_logits).mean()
 
 
@@ -89,17 +101,23 @@ def generator_loss_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
 
 def discriminator_loss_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
     """Equation (6): ``E max(0, 1 - f(x)) + E max(0, 1 + f(G(z)))``."""
-    return (relu(1 - _logits("real_scores", real_scores)).mean()
-            + relu(1 + _logits("fake_scores", fake_scores)).mean())
+    return (
+        relu(1 - _logits("real_scores", real_scores)).mean()
+        + relu(1 + _logits("fake_scores", fake_scores)).mean()
+    )
 
 
 generator_loss_hinge = generator_loss_wasserstein
 
 
-def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor,
-                     fake: torch.Tensor, *critic_args: torch.Tensor,
-                     generator: torch.Generator | None = None,
-                     epsilon: torch.Tensor | None = None) -> torch.Tensor:
+def gradient_penalty(
+    critic: Callable[..., torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *critic_args: torch.Tensor,
+    generator: torch.Generator | None = None,
+    epsilon: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Equation (5): ``E (|∇f(x̂)|₂ - 1)²`` at random interpolates of real and fake rows.
 
     ``real``, ``fake``: ``(batch, ...)`` of equal shape; ``critic_args`` (e.g. labels) are
@@ -110,8 +128,10 @@ def gradient_penalty(critic: Callable[..., torch.Tensor], real: torch.Tensor,
     check_tensor("real", real, floating=True)
     check_tensor("fake", fake, floating=True)
     if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} "
-                         f"and {tuple(fake.shape)}")
+        raise ValueError(
+            f"real and fake must have the same shape, got {tuple(real.shape)} "
+            f"and {tuple(fake.shape)}"
+        )
     n = real.shape[0]
     if epsilon is None:
         epsilon = torch.rand(n, generator=generator)
@@ -137,8 +157,10 @@ LOSSES: dict[str, tuple[Callable, Callable]] = {
 # latent sampling and truncation
 # ---------------------------------------------------------------------------------------
 
-def truncated_normal(n: int, dim: int, psi: float | None = None,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+
+def truncated_normal(
+    n: int, dim: int, psi: float | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``(n, dim)`` standard normal draws; with ``psi`` every entry with ``|z| > psi`` is
     redrawn until it falls inside — the truncation trick of BigGAN (Brock et al. 2019)."""
     n, dim = check_positive_int("n", n), check_positive_int("dim", dim)
@@ -163,8 +185,14 @@ _OUT = {"sigmoid": nn.Sigmoid, "identity": nn.Identity, "tanh": nn.Tanh}
 class MLPGenerator(nn.Module):
     """``z: (batch, latent_dim)`` → ``x: (batch, out_dim)`` through ``depth`` ReLU layers."""
 
-    def __init__(self, latent_dim: int, out_dim: int, hidden: int = 128, depth: int = 2,
-                 out_activation: str = "identity") -> None:
+    def __init__(
+        self,
+        latent_dim: int,
+        out_dim: int,
+        hidden: int = 128,
+        depth: int = 2,
+        out_activation: str = "identity",
+    ) -> None:
         super().__init__()
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         self.out_dim = check_positive_int("out_dim", out_dim)
@@ -184,8 +212,9 @@ class MLPGenerator(nn.Module):
         return self.net(z)
 
 
-def _leaky_relu_trunk(in_dim: int, hidden: int, depth: int, spectral_norm: bool
-                      ) -> tuple[list[nn.Module], Callable[[nn.Module], nn.Module]]:
+def _leaky_relu_trunk(
+    in_dim: int, hidden: int, depth: int, spectral_norm: bool
+) -> tuple[list[nn.Module], Callable[[nn.Module], nn.Module]]:
     """The discriminators' shared body: ``depth`` × (Linear → LeakyReLU(0.2)), each linear
     layer spectrally normalised when asked; also returns the wrapper for the head layer."""
     check_positive_int("hidden", hidden)
@@ -203,8 +232,9 @@ class MLPDiscriminator(nn.Module):
     """``x: (batch, in_dim)`` → one logit/score per row ``(batch,)``; LeakyReLU layers,
     optionally spectrally normalised (Miyato et al. 2018)."""
 
-    def __init__(self, in_dim: int, hidden: int = 128, depth: int = 2,
-                 spectral_norm: bool = False) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int = 128, depth: int = 2, spectral_norm: bool = False
+    ) -> None:
         super().__init__()
         self.in_dim = check_positive_int("in_dim", in_dim)
         layers, sn = _leaky_relu_trunk(in_dim, hidden, depth, spectral_norm)
@@ -233,9 +263,11 @@ class DCGANGenerator(nn.Module):
         self.project = nn.Sequential(nn.Linear(latent_dim, c * 4), nn.BatchNorm1d(c * 4), nn.ReLU())
         self.net = nn.Sequential(
             nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),  # 2x2 → 4x4
-            nn.BatchNorm2d(c // 2), nn.ReLU(),
+            nn.BatchNorm2d(c // 2),
+            nn.ReLU(),
             nn.ConvTranspose2d(c // 2, 1, 4, stride=2, padding=1),  # 4x4 → 8x8
-            nn.Sigmoid())
+            nn.Sigmoid(),
+        )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         check_tensor("z", z, ndim=2, last_dim=self.latent_dim, floating=True)
@@ -256,9 +288,13 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"channels must be an even number <= 32, got {channels}")
         c = channels
         self.net = nn.Sequential(
-            nn.Conv2d(1, c // 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(c // 2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(c * 4, 1))
+            nn.Conv2d(1, c // 2, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c // 2, c, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(c * 4, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=64, floating=True)
@@ -268,6 +304,7 @@ class DCGANDiscriminator(nn.Module):
 # ---------------------------------------------------------------------------------------
 # one training loop for every adversarial model
 # ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class AdversarialHistory:
@@ -285,14 +322,24 @@ def _call(module: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.T
     return module(x) if y is None else module(x, y)
 
 
-def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, *,
-                      loss: str = "nonsaturating", steps: int = 1000, batch_size: int = 64,
-                      n_critic: int = 1, lr_g: float = 2e-4, lr_d: float = 2e-4,
-                      betas: tuple[float, float] = (0.5, 0.999), gp_weight: float = 0.0,
-                      labels: torch.Tensor | None = None, seed: int = 0,
-                      log_every: int = 100,
-                      callback: Callable[[int, nn.Module, nn.Module], dict] | None = None
-                      ) -> AdversarialHistory:
+def train_adversarial(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    data: torch.Tensor,
+    *,
+    loss: str = "nonsaturating",
+    steps: int = 1000,
+    batch_size: int = 64,
+    n_critic: int = 1,
+    lr_g: float = 2e-4,
+    lr_d: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    gp_weight: float = 0.0,
+    labels: torch.Tensor | None = None,
+    seed: int = 0,
+    log_every: int = 100,
+    callback: Callable[[int, nn.Module, nn.Module], dict] | None = None,
+) -> AdversarialHistory:
     """Alternate ``n_critic`` discriminator steps and one generator step, ``steps`` times.
 
     ``loss`` picks the pair of named losses: ``"saturating"`` (1)+(2),
@@ -315,9 +362,13 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
     check_positive_float("lr_d", lr_d)
     gp_weight = check_nonnegative_float("gp_weight", gp_weight)
     log_every = check_positive_int("log_every", log_every)
-    if not (isinstance(betas, (tuple, list)) and len(betas) == 2
-            and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1
-                    for b in betas)):
+    if not (
+        isinstance(betas, (tuple, list))
+        and len(betas) == 2
+        and all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas
+        )
+    ):
         raise ValueError(f"betas must be two numbers in [0, 1) (Adam's β1, β2), got {betas!r}")
     if callback is not None:
         check_callable("callback", callback)
@@ -351,7 +402,8 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
             if gp_weight > 0:
                 extra_args = () if y is None else (y,)
                 d_loss = d_loss + gp_weight * gradient_penalty(
-                    discriminator, real, fake, *extra_args, generator=g)
+                    discriminator, real, fake, *extra_args, generator=g
+                )
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -365,8 +417,9 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
         d_losses.append(d_loss.item())
         g_losses.append(g_loss.item())
         if not (math.isfinite(d_losses[-1]) and math.isfinite(g_losses[-1])):
-            raise FloatingPointError(f"the losses became d_loss={d_losses[-1]}, "
-                                     f"g_loss={g_losses[-1]} at step {step}")
+            raise FloatingPointError(
+                f"the losses became d_loss={d_losses[-1]}, g_loss={g_losses[-1]} at step {step}"
+            )
         if step % log_every == 0 or step == steps:
             history.steps.append(step)
             history.d_loss.append(sum(d_losses) / len(d_losses))
@@ -386,16 +439,22 @@ def train_adversarial(generator: nn.Module, discriminator: nn.Module, data: torc
 
 
 @torch.no_grad()
-def sample(generator: nn.Module, n: int, labels: torch.Tensor | None = None,
-           psi: float | None = None, seed: int = 0) -> torch.Tensor:
+def sample(
+    generator: nn.Module,
+    n: int,
+    labels: torch.Tensor | None = None,
+    psi: float | None = None,
+    seed: int = 0,
+) -> torch.Tensor:
     """``n`` samples from ``generator`` (in eval mode) with latents from
     :func:`truncated_normal` (``psi=None``: no truncation); ``labels`` for conditional models."""
     n = check_positive_int("n", n)
     latent_dim = getattr(generator, "latent_dim", None)
     if not isinstance(latent_dim, int):
         raise TypeError("generator must have an int attribute latent_dim")
-    z = truncated_normal(n, latent_dim, psi,
-                         generator=torch.Generator().manual_seed(check_seed(seed)))
+    z = truncated_normal(
+        n, latent_dim, psi, generator=torch.Generator().manual_seed(check_seed(seed))
+    )
     was_training = generator.training
     generator.eval()
     out = _call(generator, z, labels)
@@ -407,12 +466,15 @@ def sample(generator: nn.Module, n: int, labels: torch.Tensor | None = None,
 # BigGAN pieces: class-conditional batch norm, projection discriminator
 # ---------------------------------------------------------------------------------------
 
+
 def _check_labels(labels: object, n: int, n_classes: int) -> torch.Tensor:
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
     if labels.dtype != torch.long or labels.shape != (n,):
-        raise ValueError(f"labels must be an int64 tensor of shape ({n},), got dtype "
-                         f"{labels.dtype} and shape {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must be an int64 tensor of shape ({n},), got dtype "
+            f"{labels.dtype} and shape {tuple(labels.shape)}"
+        )
     if n and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
         raise ValueError(f"labels must lie in [0, {n_classes - 1}]")
     return labels
@@ -445,8 +507,14 @@ class ConditionalGenerator(nn.Module):
     ``z: (batch, latent_dim)``, ``labels: (batch,)`` int64 → ``(batch, out_dim)`` in [0, 1].
     """
 
-    def __init__(self, latent_dim: int = 16, n_classes: int = 10, out_dim: int = 64,
-                 hidden: int = 128, depth: int = 2) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        n_classes: int = 10,
+        out_dim: int = 64,
+        hidden: int = 128,
+        depth: int = 2,
+    ) -> None:
         super().__init__()
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         self.n_classes = check_positive_int("n_classes", n_classes)
@@ -475,8 +543,14 @@ class ProjectionDiscriminator(nn.Module):
     ``x: (batch, in_dim)``, ``labels: (batch,)`` int64 → scores ``(batch,)``.
     """
 
-    def __init__(self, in_dim: int = 64, n_classes: int = 10, hidden: int = 128,
-                 depth: int = 2, spectral_norm: bool = True) -> None:
+    def __init__(
+        self,
+        in_dim: int = 64,
+        n_classes: int = 10,
+        hidden: int = 128,
+        depth: int = 2,
+        spectral_norm: bool = True,
+    ) -> None:
         super().__init__()
         self.in_dim = check_positive_int("in_dim", in_dim)
         self.n_classes = check_positive_int("n_classes", n_classes)
@@ -502,6 +576,7 @@ class ProjectionDiscriminator(nn.Module):
 # StyleGAN pieces: mapping network, weight modulation/demodulation, noise, style mixing
 # ---------------------------------------------------------------------------------------
 
+
 class ModulatedLinear(nn.Module):
     """A fully connected layer with StyleGAN2 weight modulation and demodulation
     (Karras et al. 2020), the 1x1 analogue of the modulated convolution:
@@ -516,17 +591,23 @@ class ModulatedLinear(nn.Module):
     ``d_o = (Σ_i W_oi² s_i² + ε)^{-1/2}``.
     """
 
-    def __init__(self, in_features: int, out_features: int, w_dim: int,
-                 demodulate: bool = True, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        w_dim: int,
+        demodulate: bool = True,
+        eps: float = 1e-8,
+    ) -> None:
         super().__init__()
         self.in_features = check_positive_int("in_features", in_features)
         self.out_features = check_positive_int("out_features", out_features)
         self.w_dim = check_positive_int("w_dim", w_dim)
         self.demodulate = bool(demodulate)
         self.eps = check_positive_float("eps", eps)
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / in_features ** 0.5)
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / in_features**0.5)
         self.affine = nn.Linear(w_dim, in_features)
-        nn.init.ones_(self.affine.bias)     # styles start at 1: the layer starts unmodulated
+        nn.init.ones_(self.affine.bias)  # styles start at 1: the layer starts unmodulated
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=self.in_features, floating=True)
@@ -534,7 +615,7 @@ class ModulatedLinear(nn.Module):
         s = self.affine(w)
         y = (x * s) @ self.weight.T
         if self.demodulate:
-            y = y * torch.rsqrt((s ** 2) @ (self.weight ** 2).T + self.eps)
+            y = y * torch.rsqrt((s**2) @ (self.weight**2).T + self.eps)
         return y
 
 
@@ -554,9 +635,16 @@ class StyleGenerator(nn.Module):
     ``z: (batch, latent_dim)`` → ``(batch, out_dim)``.
     """
 
-    def __init__(self, latent_dim: int = 16, w_dim: int = 32, hidden: int = 64,
-                 n_layers: int = 4, out_dim: int = 64, mapping_depth: int = 3,
-                 mixing_prob: float = 0.5) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        w_dim: int = 32,
+        hidden: int = 64,
+        n_layers: int = 4,
+        out_dim: int = 64,
+        mapping_depth: int = 3,
+        mixing_prob: float = 0.5,
+    ) -> None:
         super().__init__()
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         self.w_dim = check_positive_int("w_dim", w_dim)
@@ -586,7 +674,7 @@ class StyleGenerator(nn.Module):
     def map(self, z: torch.Tensor) -> torch.Tensor:
         """Mapping network ``z → w``; ``z`` is first normalised to unit mean square."""
         check_tensor("z", z, ndim=2, last_dim=self.latent_dim, floating=True)
-        z = z * torch.rsqrt((z ** 2).mean(1, keepdim=True) + 1e-8)
+        z = z * torch.rsqrt((z**2).mean(1, keepdim=True) + 1e-8)
         return self.mapping(z)
 
     def synthesize(self, ws: list[torch.Tensor], noise: bool = True) -> torch.Tensor:
@@ -613,11 +701,15 @@ class StyleGenerator(nn.Module):
             ws = [w] * cut + [w2] * (self.n_styles - cut)
         return self.synthesize(ws)
 
-    def mix(self, z_a: torch.Tensor, z_b: torch.Tensor, crossover: int,
-            noise: bool = False) -> torch.Tensor:
+    def mix(
+        self, z_a: torch.Tensor, z_b: torch.Tensor, crossover: int, noise: bool = False
+    ) -> torch.Tensor:
         """Style mixing: layers ``< crossover`` read ``w(z_a)`` (coarse), the rest ``w(z_b)``."""
-        if isinstance(crossover, bool) or not isinstance(crossover, int) \
-                or not 0 <= crossover <= self.n_styles:
+        if (
+            isinstance(crossover, bool)
+            or not isinstance(crossover, int)
+            or not 0 <= crossover <= self.n_styles
+        ):
             raise ValueError(f"crossover must be an int in [0, {self.n_styles}], got {crossover!r}")
         w_a, w_b = self.map(z_a), self.map(z_b)
         return self.synthesize([w_a] * crossover + [w_b] * (self.n_styles - crossover), noise)

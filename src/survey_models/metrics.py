@@ -38,8 +38,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ._checks import (check_finite_tensor, check_index_tensor, check_positive_float,
-                      check_positive_int, check_seed, check_tensor)
+from ._checks import (
+    check_finite_tensor,
+    check_index_tensor,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+    check_tensor,
+)
 
 DIGITS_CLASSIFIER_FILE = Path(__file__).parent / "assets" / "digits_classifier.pt"
 DIGITS_FEATURE_DIM = 64
@@ -49,14 +55,18 @@ DIGITS_FEATURE_DIM = 64
 # helpers
 # ---------------------------------------------------------------------------------------
 
-def _two_samples(x: object, y: object, xname: str = "x", yname: str = "y",
-                 min_rows: int = 2, why: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+
+def _two_samples(
+    x: object, y: object, xname: str = "x", yname: str = "y", min_rows: int = 2, why: str = ""
+) -> tuple[torch.Tensor, torch.Tensor]:
     check_tensor(xname, x, ndim=2, floating=True)
     check_tensor(yname, y, ndim=2, floating=True)
     assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"{xname} and {yname} must have the same number of columns, got "
-                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"{xname} and {yname} must have the same number of columns, got "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
     for name, t in ((xname, x), (yname, y)):
         if t.shape[0] < min_rows:
             raise ValueError(f"{name} must have at least {min_rows} rows{why}, got {t.shape[0]}")
@@ -73,6 +83,7 @@ def _offdiag_mean(k: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------
 # distances between two samples
 # ---------------------------------------------------------------------------------------
+
 
 def median_bandwidth(x: torch.Tensor, y: torch.Tensor) -> float:
     """The median heuristic: the median pairwise distance within the pooled sample."""
@@ -100,13 +111,14 @@ def mmd_rbf(x: torch.Tensor, y: torch.Tensor, bandwidth: float | None = None) ->
     if bandwidth is None:
         bandwidth = median_bandwidth(x, y)
         if bandwidth == 0:
-            raise ValueError("median heuristic gave bandwidth 0 (all points equal); "
-                             "pass bandwidth explicitly")
+            raise ValueError(
+                "median heuristic gave bandwidth 0 (all points equal); pass bandwidth explicitly"
+            )
     else:
         bandwidth = check_positive_float("bandwidth", bandwidth)
 
     def k(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return torch.exp(-torch.cdist(a, b) ** 2 / (2 * bandwidth ** 2))
+        return torch.exp(-(torch.cdist(a, b) ** 2) / (2 * bandwidth**2))
 
     return float(_offdiag_mean(k(x, x)) + _offdiag_mean(k(y, y)) - 2 * k(x, y).mean())
 
@@ -118,12 +130,16 @@ def energy_distance(x: torch.Tensor, y: torch.Tensor) -> float:
     unbiased and close to 0 for two samples of one distribution. ``x: (n, d)``, ``y: (m, d)``.
     """
     x, y = _two_samples(x, y)
-    return float(2 * torch.cdist(x, y).mean() - _offdiag_mean(torch.cdist(x, x))
-                 - _offdiag_mean(torch.cdist(y, y)))
+    return float(
+        2 * torch.cdist(x, y).mean()
+        - _offdiag_mean(torch.cdist(x, x))
+        - _offdiag_mean(torch.cdist(y, y))
+    )
 
 
-def ring_mode_coverage(samples: torch.Tensor, centres: torch.Tensor, std: float,
-                       min_count: int | None = None) -> dict:
+def ring_mode_coverage(
+    samples: torch.Tensor, centres: torch.Tensor, std: float, min_count: int | None = None
+) -> dict:
     """Modes hit and share of high-quality samples on a mixture of Gaussians.
 
     A sample is **high quality** when it lies within ``3 * std`` of its nearest centre.
@@ -150,14 +166,18 @@ def ring_mode_coverage(samples: torch.Tensor, centres: torch.Tensor, std: float,
     nearest_d, nearest = d.min(dim=1)
     good = nearest_d <= 3 * std
     counts = torch.bincount(nearest[good], minlength=modes)
-    return {"modes_hit": int((counts >= min_count).sum()),
-            "high_quality_fraction": float(good.double().mean()),
-            "counts": [int(c) for c in counts], "min_count": int(min_count)}
+    return {
+        "modes_hit": int((counts >= min_count).sum()),
+        "high_quality_fraction": float(good.double().mean()),
+        "counts": [int(c) for c in counts],
+        "min_count": int(min_count),
+    }
 
 
 # ---------------------------------------------------------------------------------------
 # the digits classifier
 # ---------------------------------------------------------------------------------------
+
 
 class DigitsClassifier(nn.Module):
     """A two-hidden-layer MLP for 8x8 digits: 64 → 128 → 64 (features) → 10 classes.
@@ -168,8 +188,9 @@ class DigitsClassifier(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(64, 128), nn.ReLU(),
-                                  nn.Linear(128, DIGITS_FEATURE_DIM), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, DIGITS_FEATURE_DIM), nn.ReLU()
+        )
         self.head = nn.Linear(DIGITS_FEATURE_DIM, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -180,8 +201,7 @@ class DigitsClassifier(nn.Module):
         return self.head(self.features(x))
 
 
-def train_digits_classifier(seed: int = 0, steps: int = 400, lr: float = 1e-2
-                            ) -> DigitsClassifier:
+def train_digits_classifier(seed: int = 0, steps: int = 400, lr: float = 1e-2) -> DigitsClassifier:
     """Train the digits classifier deterministically (about a second on one CPU core).
 
     Full-batch Adam (in float64) on the training part of ``data.digits_split(0.3, seed=0)`` (the split
@@ -263,8 +283,9 @@ def digits_features(x: torch.Tensor) -> torch.Tensor:
     return _cached_classifier().features(_check_digits("x", x))
 
 
-def frechet_distance(mu1: torch.Tensor, cov1: torch.Tensor, mu2: torch.Tensor,
-                     cov2: torch.Tensor) -> float:
+def frechet_distance(
+    mu1: torch.Tensor, cov1: torch.Tensor, mu2: torch.Tensor, cov2: torch.Tensor
+) -> float:
     """``|μ1-μ2|² + tr(Σ1 + Σ2 - 2 (Σ1^{1/2} Σ2 Σ1^{1/2})^{1/2})`` between two Gaussians.
 
     The trace term uses the symmetric form, whose square root comes from an eigen
@@ -305,8 +326,9 @@ def digits_fid(samples: torch.Tensor, reference: torch.Tensor, ridge: float = 1e
     f1 = digits_features(samples).double()
     f2 = digits_features(reference).double()
     eye = torch.eye(f1.shape[1], dtype=torch.float64)
-    return frechet_distance(f1.mean(0), torch.cov(f1.T) + ridge * eye,
-                            f2.mean(0), torch.cov(f2.T) + ridge * eye)
+    return frechet_distance(
+        f1.mean(0), torch.cov(f1.T) + ridge * eye, f2.mean(0), torch.cov(f2.T) + ridge * eye
+    )
 
 
 @torch.no_grad()
@@ -319,8 +341,7 @@ def label_accuracy(samples: torch.Tensor, labels: torch.Tensor) -> float:
     samples = _check_digits("samples", samples)
     check_index_tensor("labels", labels, 10)
     if labels.dim() != 1 or labels.shape[0] != samples.shape[0]:
-        raise ValueError(f"labels must have shape ({samples.shape[0]},), got "
-                         f"{tuple(labels.shape)}")
+        raise ValueError(f"labels must have shape ({samples.shape[0]},), got {tuple(labels.shape)}")
     pred = _cached_classifier()(samples).argmax(1)
     return float((pred == labels.to(pred.device)).double().mean())
 
@@ -329,8 +350,8 @@ def label_accuracy(samples: torch.Tensor, labels: torch.Tensor) -> float:
 # nearest-neighbour measures
 # ---------------------------------------------------------------------------------------
 
-def knn_precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3
-                         ) -> tuple[float, float]:
+
+def knn_precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
     """k-NN precision and recall (Kynkäänniemi et al. 2019) in the space the rows live in.
 
     Each real point gets a ball whose radius is the distance to its k-th nearest *other*
@@ -340,8 +361,7 @@ def knn_precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3
     ``real: (n, d)``, ``fake: (m, d)`` with n, m > k.
     """
     k = check_positive_int("k", k)
-    real, fake = _two_samples(real, fake, "real", "fake", min_rows=k + 1,
-                              why=f" (k + 1 for k={k})")
+    real, fake = _two_samples(real, fake, "real", "fake", min_rows=k + 1, why=f" (k + 1 for k={k})")
 
     def radii(a: torch.Tensor) -> torch.Tensor:
         d = torch.cdist(a, a)

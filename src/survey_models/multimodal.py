@@ -34,8 +34,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import (check_index_tensor, check_positive_float, check_positive_int,
-                      check_seed, check_tensor)
+from ._checks import (
+    check_index_tensor,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+    check_tensor,
+)
 from .text import CharTokenizer
 
 ZH_DIGITS = "零一二三四五六七八九"
@@ -44,8 +49,16 @@ EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eig
 #: Caption templates used for training; ``{d}`` is the Arabic numeral, ``{zh}`` the Chinese
 #: numeral and ``{en}`` the English word.
 TRAIN_TEMPLATES = (
-    "数字{zh}", "一个手写的 {d}", "手写数字{zh}", "这是{zh}", "{d}",
-    "a handwritten {d}", "the digit {en}", "{en}", "number {d}", "写的是{zh}",
+    "数字{zh}",
+    "一个手写的 {d}",
+    "手写数字{zh}",
+    "这是{zh}",
+    "{d}",
+    "a handwritten {d}",
+    "the digit {en}",
+    "{en}",
+    "number {d}",
+    "写的是{zh}",
 )
 
 #: Templates held out from training, for zero-shot evaluation.
@@ -63,9 +76,15 @@ def digit_caption(label: int, template: str) -> str:
     return template.format(d=label, zh=ZH_DIGITS[label], en=EN_DIGITS[label])
 
 
-def caption_pairs(images: torch.Tensor, labels: torch.Tensor, tokenizer: CharTokenizer,
-                  templates: Sequence[str], repeats: int = 1, length: int = 24, seed: int = 0
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def caption_pairs(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    tokenizer: CharTokenizer,
+    templates: Sequence[str],
+    repeats: int = 1,
+    length: int = 24,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pair every image with ``repeats`` captions, each from a template drawn at random.
 
     Returns ``(images, tokens, labels)`` with ``repeats * len(images)`` rows; ``tokens`` is
@@ -103,9 +122,13 @@ class ImageEncoder(nn.Module):
         self.n_pixels = check_positive_int("n_pixels", n_pixels)
         check_positive_int("hidden", hidden)
         check_positive_int("embed_dim", embed_dim)
-        self.net = nn.Sequential(nn.Linear(n_pixels, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, embed_dim))
+        self.net = nn.Sequential(
+            nn.Linear(n_pixels, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, embed_dim),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("images", x, ndim=2, last_dim=self.n_pixels, floating=True)
@@ -133,10 +156,12 @@ class TextEncoder(nn.Module):
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.long or tokens.dim() != 2:
             raise ValueError("tokens must be an int64 tensor of shape (batch, length)")
         if int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab_size:
-            raise ValueError(f"tokens must lie in [0, {self.vocab_size}), got values in "
-                             f"[{int(tokens.min())}, {int(tokens.max())}]")
-        mask = (tokens != 0).unsqueeze(-1)                      # (B, L, 1)
-        h = self.embedding(tokens).transpose(1, 2)              # (B, H, L)
+            raise ValueError(
+                f"tokens must lie in [0, {self.vocab_size}), got values in "
+                f"[{int(tokens.min())}, {int(tokens.max())}]"
+            )
+        mask = (tokens != 0).unsqueeze(-1)  # (B, L, 1)
+        h = self.embedding(tokens).transpose(1, 2)  # (B, H, L)
         h = F.relu(self.conv1(h))
         h = F.relu(self.conv2(h)) + h
         h = h.transpose(1, 2).masked_fill(~mask, float("-inf")).amax(dim=1)
@@ -144,8 +169,12 @@ class TextEncoder(nn.Module):
         return self.proj(h)
 
 
-def info_nce_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, temperature: float | torch.Tensor,
-                  labels: torch.Tensor | None = None) -> torch.Tensor:
+def info_nce_loss(
+    image_emb: torch.Tensor,
+    text_emb: torch.Tensor,
+    temperature: float | torch.Tensor,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Symmetric InfoNCE loss of eq. (1) on L2-normalised embeddings.
 
     ``image_emb, text_emb: (N, d)`` where row ``i`` of each is a matching pair. Without
@@ -156,8 +185,10 @@ def info_nce_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, temperature: 
     check_tensor("image_emb", image_emb, ndim=2, floating=True)
     check_tensor("text_emb", text_emb, ndim=2, floating=True)
     if image_emb.shape != text_emb.shape:
-        raise ValueError(f"image_emb and text_emb must have the same shape, got "
-                         f"{tuple(image_emb.shape)} and {tuple(text_emb.shape)}")
+        raise ValueError(
+            f"image_emb and text_emb must have the same shape, got "
+            f"{tuple(image_emb.shape)} and {tuple(text_emb.shape)}"
+        )
     if isinstance(temperature, torch.Tensor):
         if not bool(temperature > 0):
             raise ValueError(f"temperature must be > 0, got {float(temperature)}")
@@ -165,7 +196,7 @@ def info_nce_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, temperature: 
         temperature = check_positive_float("temperature", temperature)
     u = F.normalize(image_emb, dim=1)
     v = F.normalize(text_emb, dim=1)
-    logits = u @ v.T / temperature                              # s_ij / τ
+    logits = u @ v.T / temperature  # s_ij / τ
     n = logits.shape[0]
     if labels is None:
         target = torch.eye(n, dtype=logits.dtype, device=logits.device)
@@ -173,7 +204,7 @@ def info_nce_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, temperature: 
         if not isinstance(labels, torch.Tensor) or labels.shape != (n,):
             raise ValueError(f"labels must be a tensor of shape ({n},)")
         same = (labels[:, None] == labels[None, :]).to(logits.dtype)
-        target = same / same.sum(dim=1, keepdim=True)           # symmetric: rows = columns
+        target = same / same.sum(dim=1, keepdim=True)  # symmetric: rows = columns
     loss_i2t = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
     loss_t2i = -(target.T * F.log_softmax(logits.T, dim=1)).sum(1).mean()
     return (loss_i2t + loss_t2i) / 2
@@ -188,12 +219,14 @@ class CLIP(nn.Module):
     clamped at 100).
     """
 
-    def __init__(self, vocab_size: int, n_pixels: int = 64, embed_dim: int = 64,
-                 hidden: int = 256) -> None:
+    def __init__(
+        self, vocab_size: int, n_pixels: int = 64, embed_dim: int = 64, hidden: int = 256
+    ) -> None:
         super().__init__()
         if check_positive_int("hidden", hidden) < 2:
-            raise ValueError(f"hidden must be at least 2 (the text encoder is hidden // 2 "
-                             f"wide), got {hidden}")
+            raise ValueError(
+                f"hidden must be at least 2 (the text encoder is hidden // 2 wide), got {hidden}"
+            )
         self.image_encoder = ImageEncoder(n_pixels, hidden, embed_dim)
         self.text_encoder = TextEncoder(vocab_size, hidden // 2, embed_dim)
         self.log_inv_temperature = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
@@ -212,16 +245,19 @@ class CLIP(nn.Module):
         return self.encode_image(x) @ self.encode_text(tokens).T / self.temperature
 
 
-def clip_loss(model: CLIP, images: torch.Tensor, tokens: torch.Tensor,
-              labels: torch.Tensor | None = None) -> torch.Tensor:
+def clip_loss(
+    model: CLIP, images: torch.Tensor, tokens: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor:
     """``loss_fn(model, images, tokens[, labels])`` for :func:`survey_models.train.fit`."""
-    return info_nce_loss(model.image_encoder(images), model.text_encoder(tokens),
-                         model.temperature, labels)
+    return info_nce_loss(
+        model.image_encoder(images), model.text_encoder(tokens), model.temperature, labels
+    )
 
 
 @torch.no_grad()
-def zero_shot_predict(model: CLIP, images: torch.Tensor, class_tokens: torch.Tensor
-                      ) -> torch.Tensor:
+def zero_shot_predict(
+    model: CLIP, images: torch.Tensor, class_tokens: torch.Tensor
+) -> torch.Tensor:
     """Class of each image = the caption (one per class, ``class_tokens: (C, L)``) with the
     highest cosine similarity. Returns ``(B,)`` int64."""
     model.eval()
@@ -262,24 +298,27 @@ class PatchVQ:
         """``(B, side*side)`` → ``(B, tokens_per_image, patch*patch)``."""
         check_tensor("x", x, ndim=2, last_dim=self.side * self.side, floating=True)
         b, p, g = x.shape[0], self.patch, self.side // self.patch
-        return (x.reshape(b, g, p, g, p).permute(0, 1, 3, 2, 4).reshape(b, g * g, p * p))
+        return x.reshape(b, g, p, g, p).permute(0, 1, 3, 2, 4).reshape(b, g * g, p * p)
 
     def unpatch(self, patches: torch.Tensor) -> torch.Tensor:
         """``(B, tokens_per_image, patch*patch)`` → ``(B, side*side)``."""
         check_tensor("patches", patches, ndim=3)
-        if patches.shape[1:] != (self.tokens_per_image, self.patch ** 2):
-            raise ValueError(f"patches must have shape (batch, {self.tokens_per_image}, "
-                             f"{self.patch ** 2}), got {tuple(patches.shape)}")
+        if patches.shape[1:] != (self.tokens_per_image, self.patch**2):
+            raise ValueError(
+                f"patches must have shape (batch, {self.tokens_per_image}, "
+                f"{self.patch**2}), got {tuple(patches.shape)}"
+            )
         b, p, g = patches.shape[0], self.patch, self.side // self.patch
         return patches.reshape(b, g, g, p, p).permute(0, 1, 3, 2, 4).reshape(b, -1)
 
     def fit(self, x: torch.Tensor, iters: int = 30, seed: int = 0) -> PatchVQ:
         check_positive_int("iters", iters)
         seed = check_seed(seed)
-        data = self.patches(x).reshape(-1, self.patch ** 2).double()
+        data = self.patches(x).reshape(-1, self.patch**2).double()
         if data.shape[0] < self.codebook_size:
-            raise ValueError(f"need at least codebook_size={self.codebook_size} patches, "
-                             f"got {data.shape[0]}")
+            raise ValueError(
+                f"need at least codebook_size={self.codebook_size} patches, got {data.shape[0]}"
+            )
         g = torch.Generator().manual_seed(seed)
         # k-means++ initialisation
         centres = [data[torch.randint(data.shape[0], (1,), generator=g)].squeeze(0)]
@@ -315,8 +354,9 @@ class PatchVQ:
         if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.long or tokens.dim() != 2:
             raise ValueError("tokens must be an int64 tensor of shape (batch, tokens_per_image)")
         if tokens.shape[1] != self.tokens_per_image:
-            raise ValueError(f"tokens must have {self.tokens_per_image} columns, got "
-                             f"{tokens.shape[1]}")
+            raise ValueError(
+                f"tokens must have {self.tokens_per_image} columns, got {tokens.shape[1]}"
+            )
         if int(tokens.min()) < 0 or int(tokens.max()) >= self.codebook_size:
             raise ValueError(f"tokens must lie in [0, {self.codebook_size})")
         return self.unpatch(codebook[tokens])
@@ -325,8 +365,9 @@ class PatchVQ:
 # ---------------------------------------------------------------------------------------
 # DALL·E-style text-to-image: one stream [caption, <sep>, image tokens]
 # ---------------------------------------------------------------------------------------
-def text_image_sequences(caption_tokens: torch.Tensor, image_tokens: torch.Tensor,
-                         text_vocab: int) -> tuple[torch.Tensor, torch.Tensor]:
+def text_image_sequences(
+    caption_tokens: torch.Tensor, image_tokens: torch.Tensor, text_vocab: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs and targets for next-token training over ``[caption, <sep>, image]``.
 
     Vocabulary layout: ``0..text_vocab-1`` caption characters (0 = padding),
@@ -341,20 +382,27 @@ def text_image_sequences(caption_tokens: torch.Tensor, image_tokens: torch.Tenso
     check_index_tensor("caption_tokens", caption_tokens, text_vocab, ndim=2)
     check_index_tensor("image_tokens", image_tokens, ndim=2)
     if caption_tokens.shape[0] != image_tokens.shape[0]:
-        raise ValueError("caption_tokens and image_tokens must have the same batch size, got "
-                         f"{tuple(caption_tokens.shape)} and {tuple(image_tokens.shape)}")
+        raise ValueError(
+            "caption_tokens and image_tokens must have the same batch size, got "
+            f"{tuple(caption_tokens.shape)} and {tuple(image_tokens.shape)}"
+        )
     b, length = caption_tokens.shape
     sep = torch.full((b, 1), text_vocab, dtype=torch.long)
     seq = torch.cat([caption_tokens, sep, image_tokens + text_vocab + 1], dim=1)
     x, y = seq[:, :-1], seq[:, 1:].clone()
-    y[:, :length] = -100                     # targets c_2..c_L and <sep> are not scored
+    y[:, :length] = -100  # targets c_2..c_L and <sep> are not scored
     return x, y
 
 
 @torch.no_grad()
-def generate_images(model: nn.Module, caption_tokens: torch.Tensor, vq: PatchVQ,
-                    text_vocab: int, temperature: float = 1.0,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def generate_images(
+    model: nn.Module,
+    caption_tokens: torch.Tensor,
+    vq: PatchVQ,
+    text_vocab: int,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample image tokens after ``[caption, <sep>]`` and decode them with ``vq``.
 
     Only image codes are allowed at each step (the other logits are masked), so every
@@ -370,15 +418,29 @@ def generate_images(model: nn.Module, caption_tokens: torch.Tensor, vq: PatchVQ,
     seq = torch.cat([caption_tokens, torch.full((b, 1), text_vocab, dtype=torch.long)], 1)
     offset = text_vocab + 1
     for _ in range(vq.tokens_per_image):
-        logits = model(seq)[:, -1, offset:offset + vq.codebook_size]
+        logits = model(seq)[:, -1, offset : offset + vq.codebook_size]
         probs = torch.softmax(logits / temperature, dim=-1)
         nxt = torch.multinomial(probs, 1, generator=generator)
         seq = torch.cat([seq, nxt + offset], dim=1)
-    tokens = seq[:, -vq.tokens_per_image:] - offset
+    tokens = seq[:, -vq.tokens_per_image :] - offset
     return vq.decode(tokens), tokens
 
 
-__all__ = ["ZH_DIGITS", "EN_DIGITS", "TRAIN_TEMPLATES", "HELDOUT_TEMPLATES", "digit_caption",
-           "caption_pairs", "ImageEncoder", "TextEncoder", "info_nce_loss", "CLIP",
-           "clip_loss", "zero_shot_predict", "clip_scores", "PatchVQ",
-           "text_image_sequences", "generate_images"]
+__all__ = [
+    "ZH_DIGITS",
+    "EN_DIGITS",
+    "TRAIN_TEMPLATES",
+    "HELDOUT_TEMPLATES",
+    "digit_caption",
+    "caption_pairs",
+    "ImageEncoder",
+    "TextEncoder",
+    "info_nce_loss",
+    "CLIP",
+    "clip_loss",
+    "zero_shot_predict",
+    "clip_scores",
+    "PatchVQ",
+    "text_image_sequences",
+    "generate_images",
+]

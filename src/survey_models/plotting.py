@@ -42,19 +42,21 @@ def use_style(strict_glyphs: bool = True) -> None:
     path = str(cjk_font_path())
     if path not in {f.fname for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(path)
-    matplotlib.rcParams.update({
-        "font.family": "sans-serif",
-        "font.sans-serif": [CJK_FONT_NAME, "DejaVu Sans"],
-        "axes.unicode_minus": False,  # the CJK font has no U+2212 minus sign
-        "figure.dpi": 100,
-        "savefig.dpi": 100,
-        "figure.figsize": (6.4, 4.0),
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "image.cmap": "gray_r",
-    })
+    matplotlib.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [CJK_FONT_NAME, "DejaVu Sans"],
+            "axes.unicode_minus": False,  # the CJK font has no U+2212 minus sign
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "figure.figsize": (6.4, 4.0),
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "image.cmap": "gray_r",
+        }
+    )
     if strict_glyphs:
         warnings.filterwarnings("error", message=MISSING_GLYPH_WARNING)
 
@@ -72,8 +74,16 @@ def reset_for_example(gallery_conf: dict, fname: str, when: str | None = None) -
     setup_example(0)
 
 
-def image_grid(images: torch.Tensor | np.ndarray, ncols: int = 10, ax=None, side: int = 8,
-               title: str | None = None, pad: int = 1, vmin: float = 0.0, vmax: float = 1.0):
+def image_grid(
+    images: torch.Tensor | np.ndarray,
+    ncols: int = 10,
+    ax=None,
+    side: int = 8,
+    title: str | None = None,
+    pad: int = 1,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+):
     """Draw (n, side*side) or (n, side, side) images as one tiled picture on ``ax``."""
     import matplotlib.pyplot as plt
 
@@ -81,8 +91,9 @@ def image_grid(images: torch.Tensor | np.ndarray, ncols: int = 10, ax=None, side
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     if arr.ndim == 2:
         if arr.shape[1] != side * side:
-            raise ValueError(f"images must have {side * side} columns for side={side}, "
-                             f"got shape {arr.shape}")
+            raise ValueError(
+                f"images must have {side * side} columns for side={side}, got shape {arr.shape}"
+            )
         arr = arr.reshape(-1, side, side)
     if arr.ndim != 3:
         raise ValueError(f"images must be (n, {side * side}) or (n, side, side), got {arr.shape}")
@@ -91,8 +102,10 @@ def image_grid(images: torch.Tensor | np.ndarray, ncols: int = 10, ax=None, side
     canvas = np.full((nrows * (side + pad) + pad, ncols * (side + pad) + pad), np.nan)
     for i in range(n):
         r, c = divmod(i, ncols)
-        canvas[pad + r * (side + pad): pad + r * (side + pad) + side,
-               pad + c * (side + pad): pad + c * (side + pad) + side] = arr[i]
+        canvas[
+            pad + r * (side + pad) : pad + r * (side + pad) + side,
+            pad + c * (side + pad) : pad + c * (side + pad) + side,
+        ] = arr[i]
     if ax is None:
         _, ax = plt.subplots(figsize=(ncols * 0.6, nrows * 0.6 + 0.4))
     ax.imshow(canvas, vmin=vmin, vmax=vmax, interpolation="nearest")
@@ -106,8 +119,9 @@ def image_grid(images: torch.Tensor | np.ndarray, ncols: int = 10, ax=None, side
     return ax
 
 
-def draw_autoencoder_diagram(n_input: int, n_hidden: int, ax=None, max_drawn: int = 8,
-                             title: str | None = None):
+def draw_autoencoder_diagram(
+    n_input: int, n_hidden: int, ax=None, max_drawn: int = 8, title: str | None = None
+):
     """Draw the survey's 图 1: a traditional autoencoder, input x → hidden h → output y.
 
     Layers are columns of circles (at most ``max_drawn`` shown, with an ellipsis for the
@@ -127,17 +141,27 @@ def draw_autoencoder_diagram(n_input: int, n_hidden: int, ax=None, max_drawn: in
         # Drawn count proportional to the layer width so the shape of the network shows.
         return max(2, round(max_drawn * n / largest))
 
-    columns = [("输入层 x", n_input, shown(n_input)), ("隐藏层 h", n_hidden, shown(n_hidden)),
-               ("输出层 y", n_input, shown(n_input))]
+    columns = [
+        ("输入层 x", n_input, shown(n_input)),
+        ("隐藏层 h", n_hidden, shown(n_hidden)),
+        ("输出层 y", n_input, shown(n_input)),
+    ]
     colours = ["#4C72B0", "#DD8452", "#55A868"]
     positions = []
     for i, (label, n_true, n_draw) in enumerate(columns):
         ys = np.linspace(-(n_draw - 1) / 2, (n_draw - 1) / 2, n_draw)
         positions.append(ys)
-        ax.scatter(np.full(n_draw, i * 2.0), ys, s=260, color=colours[i], zorder=3,
-                   edgecolor="black")
-        ax.text(i * 2.0, (max_drawn + 1) / 2 + 0.3, f"{label}\n({n_true} 维)", ha="center",
-                va="bottom", fontsize=10)
+        ax.scatter(
+            np.full(n_draw, i * 2.0), ys, s=260, color=colours[i], zorder=3, edgecolor="black"
+        )
+        ax.text(
+            i * 2.0,
+            (max_drawn + 1) / 2 + 0.3,
+            f"{label}\n({n_true} 维)",
+            ha="center",
+            va="bottom",
+            fontsize=10,
+        )
     for i in range(2):
         for y0 in positions[i]:
             for y1 in positions[i + 1]:

@@ -29,12 +29,30 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import (check_index_tensor, check_int_in, check_module, check_positive_int,
-                      check_probability, check_seed)
+from ._checks import (
+    check_index_tensor,
+    check_int_in,
+    check_module,
+    check_positive_int,
+    check_probability,
+    check_seed,
+)
 
-__all__ = ["SequenceTask", "IGNORE", "parity_task", "addition_task", "addition_scratchpad",
-           "modular_addition_task", "split_task", "exact_match", "answer_accuracy",
-           "PARITY_VOCAB", "ADDITION_VOCAB", "decode_addition", "random_bits"]
+__all__ = [
+    "SequenceTask",
+    "IGNORE",
+    "parity_task",
+    "addition_task",
+    "addition_scratchpad",
+    "modular_addition_task",
+    "split_task",
+    "exact_match",
+    "answer_accuracy",
+    "PARITY_VOCAB",
+    "ADDITION_VOCAB",
+    "decode_addition",
+    "random_bits",
+]
 
 IGNORE = -100
 
@@ -79,8 +97,9 @@ class SequenceTask:
         return self.x.shape[0]
 
 
-def _make_task(seqs: torch.Tensor, prompt_length: int, n_answer: int,
-               vocab_size: int) -> SequenceTask:
+def _make_task(
+    seqs: torch.Tensor, prompt_length: int, n_answer: int, vocab_size: int
+) -> SequenceTask:
     # Inputs are the sequence without its last token; targets are the sequence shifted by
     # one. Target position t predicts token t + 1, so the tokens after the prompt are
     # scored from position prompt_length - 1 on.
@@ -108,10 +127,10 @@ def parity_task(bits: torch.Tensor, chain_of_thought: bool = False) -> SequenceT
     bits = bits.long()
     eq = torch.full((bits.shape[0], 1), 2, dtype=torch.long)
     if chain_of_thought:
-        running = torch.cumsum(bits, dim=1) % 2                  # r_k, equation (7.2)
+        running = torch.cumsum(bits, dim=1) % 2  # r_k, equation (7.2)
         seqs = torch.cat([bits, eq, running], dim=1)
     else:
-        parity = bits.sum(1, keepdim=True) % 2                   # equation (7.1)
+        parity = bits.sum(1, keepdim=True) % 2  # equation (7.1)
         seqs = torch.cat([bits, eq, parity], dim=1)
     return _make_task(seqs, bits.shape[1] + 1, 1, len(PARITY_VOCAB))
 
@@ -120,15 +139,15 @@ def random_bits(n: int, n_bits: int, seed: int = 0) -> torch.Tensor:
     """``n`` distinct random bit strings of length ``n_bits`` (``n ≤ 2**n_bits``)."""
     n = check_positive_int("n", n)
     n_bits = check_positive_int("n_bits", n_bits)
-    if n > 2 ** n_bits:
-        raise ValueError(f"n must be at most 2**n_bits = {2 ** n_bits}, got {n}")
+    if n > 2**n_bits:
+        raise ValueError(f"n must be at most 2**n_bits = {2**n_bits}, got {n}")
     g = torch.Generator().manual_seed(check_seed(seed))
     if n_bits <= _PERMUTE_MAX_BITS:
-        codes = torch.randperm(2 ** n_bits, generator=g)[:n]
+        codes = torch.randperm(2**n_bits, generator=g)[:n]
     else:
-        codes = torch.unique(torch.randint(0, 2 ** n_bits, (4 * n,), generator=g))
-        while codes.numel() < n:   # only when n is close to 2**n_bits: draw more
-            more = torch.randint(0, 2 ** n_bits, (4 * n,), generator=g)
+        codes = torch.unique(torch.randint(0, 2**n_bits, (4 * n,), generator=g))
+        while codes.numel() < n:  # only when n is close to 2**n_bits: draw more
+            more = torch.randint(0, 2**n_bits, (4 * n,), generator=g)
             codes = torch.unique(torch.cat([codes, more]))
         codes = codes[torch.randperm(codes.numel(), generator=g)][:n]
     shifts = torch.arange(n_bits - 1, -1, -1)
@@ -147,19 +166,20 @@ def addition_scratchpad(a: int, b: int, n_digits: int) -> list[tuple[int, int, i
     ``a`` and ``b`` are ints in ``[0, 10**n_digits)``.
     """
     n_digits = check_positive_int("n_digits", n_digits)
-    check_int_in("a", a, 0, 10 ** n_digits)
-    check_int_in("b", b, 0, 10 ** n_digits)
+    check_int_in("a", a, 0, 10**n_digits)
+    check_int_in("b", b, 0, 10**n_digits)
     steps, carry = [], 0
     for i in range(n_digits):
-        ai, bi = (a // 10 ** i) % 10, (b // 10 ** i) % 10
+        ai, bi = (a // 10**i) % 10, (b // 10**i) % 10
         total = ai + bi + carry
         steps.append((ai, bi, carry, total % 10, total // 10))
         carry = total // 10
     return steps
 
 
-def addition_task(a: torch.Tensor, b: torch.Tensor, n_digits: int = 3,
-                  scratchpad: bool = False) -> SequenceTask:
+def addition_task(
+    a: torch.Tensor, b: torch.Tensor, n_digits: int = 3, scratchpad: bool = False
+) -> SequenceTask:
     """``a + b`` for integer tensors ``a, b`` (``(n,)``, each in ``[0, 10**n_digits)``).
 
     Plain: ``a_{k-1}…a_0 + b_{k-1}…b_0 = s_k…s_0`` (the sum with ``n_digits + 1`` digits).
@@ -171,20 +191,30 @@ def addition_task(a: torch.Tensor, b: torch.Tensor, n_digits: int = 3,
     for name, v in (("a", a), ("b", b)):
         if not isinstance(v, torch.Tensor) or v.dim() != 1 or v.dtype != torch.long:
             raise ValueError(f"{name} must be a 1-D int64 tensor")
-        if v.numel() and (int(v.min()) < 0 or int(v.max()) >= 10 ** n_digits):
-            raise ValueError(f"{name} must lie in [0, {10 ** n_digits}) for n_digits={n_digits}")
+        if v.numel() and (int(v.min()) < 0 or int(v.max()) >= 10**n_digits):
+            raise ValueError(f"{name} must lie in [0, {10**n_digits}) for n_digits={n_digits}")
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}")
+        raise ValueError(
+            f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     n = a.shape[0]
     plus = torch.full((n, 1), _PLUS, dtype=torch.long)
     eq = torch.full((n, 1), _EQ, dtype=torch.long)
     answer = _digits(a + b, n_digits + 1)
     parts = [_digits(a, n_digits), plus, _digits(b, n_digits), eq]
     if scratchpad:
-        pad = torch.tensor([[t for col in addition_scratchpad(int(ai), int(bi), n_digits)
-                             for t in (*col, _SEMI)] + [_ANS]
-                            for ai, bi in zip(a.tolist(), b.tolist())], dtype=torch.long)
+        pad = torch.tensor(
+            [
+                [
+                    t
+                    for col in addition_scratchpad(int(ai), int(bi), n_digits)
+                    for t in (*col, _SEMI)
+                ]
+                + [_ANS]
+                for ai, bi in zip(a.tolist(), b.tolist())
+            ],
+            dtype=torch.long,
+        )
         parts.append(pad.reshape(n, -1))
     parts.append(answer)
     seqs = torch.cat(parts, dim=1)
@@ -211,8 +241,9 @@ def modular_addition_task(p: int) -> SequenceTask:
     return _make_task(torch.cat([pairs, eq, c], dim=1), 3, 1, p + 1)
 
 
-def split_task(task: SequenceTask, train_fraction: float, seed: int = 0
-               ) -> tuple[SequenceTask, SequenceTask]:
+def split_task(
+    task: SequenceTask, train_fraction: float, seed: int = 0
+) -> tuple[SequenceTask, SequenceTask]:
     """A random split of ``task``'s examples into disjoint train and test tasks."""
     _check_task(task)
     train_fraction = check_probability("train_fraction", train_fraction, open_interval=True)
@@ -223,8 +254,9 @@ def split_task(task: SequenceTask, train_fraction: float, seed: int = 0
         raise ValueError(f"train_fraction={train_fraction} leaves an empty split of {n} examples")
 
     def take(idx: torch.Tensor) -> SequenceTask:
-        return SequenceTask(task.x[idx], task.y[idx], task.prompt_length, task.answers[idx],
-                            task.vocab_size)
+        return SequenceTask(
+            task.x[idx], task.y[idx], task.prompt_length, task.answers[idx], task.vocab_size
+        )
 
     return take(perm[:k]), take(perm[k:])
 
@@ -249,10 +281,11 @@ def exact_match(model: nn.Module, task: SequenceTask, batch_size: int = 1024) ->
     n_answer = task.answers.shape[1]
     correct = 0
     for start in range(0, len(task), batch_size):
-        prompt = task.x[start:start + batch_size, : task.prompt_length]
+        prompt = task.x[start : start + batch_size, : task.prompt_length]
         out = model.generate(prompt, task.generated_length, greedy=True)
-        correct += int((out[:, -n_answer:] == task.answers[start:start + batch_size])
-                       .all(1).sum())
+        correct += int(
+            (out[:, -n_answer:] == task.answers[start : start + batch_size]).all(1).sum()
+        )
     return correct / len(task)
 
 

@@ -73,6 +73,7 @@ def _verdict(passed: object) -> bool | None:
         return passed
     import numpy as np  # here, not at the top: recording a number needs neither library
     import torch
+
     if isinstance(passed, np.bool_):
         return bool(passed)
     if isinstance(passed, torch.Tensor) and passed.dtype == torch.bool and passed.numel() == 1:
@@ -80,9 +81,17 @@ def _verdict(passed: object) -> bool | None:
     raise TypeError(f"passed must be True, False or None, got {type(passed).__name__}")
 
 
-def report(name: str, value: float, *, key: str | None = None, unit: str = "",
-           claim: str = "", target: str = "", passed: bool | None = None,
-           example: str | None = None) -> None:
+def report(
+    name: str,
+    value: float,
+    *,
+    key: str | None = None,
+    unit: str = "",
+    claim: str = "",
+    target: str = "",
+    passed: bool | None = None,
+    example: str | None = None,
+) -> None:
     """Print a measured number and record it for the results page and the chapters.
 
     ``key`` is a short identifier (lower-case letters, digits, ``_``) by which a chapter
@@ -111,8 +120,9 @@ def report(name: str, value: float, *, key: str | None = None, unit: str = "",
             raise TypeError(f"{arg} must be a string, got {type(text).__name__}")
     example = example if example is not None else _current_example()
     if not (isinstance(example, str) and _STEM.fullmatch(example)):
-        raise ValueError("example must be a script name of letters, digits and '_' "
-                         f"(no path), got {example!r}")
+        raise ValueError(
+            f"example must be a script name of letters, digits and '_' (no path), got {example!r}"
+        )
     m = Measurement(example, name, value, unit, claim, target, passed, key)
     print(m.line())
     out_dir = os.environ.get(RESULTS_DIR_ENV)

@@ -29,12 +29,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import (check_index_tensor, check_nonnegative_float, check_positive_int,
-                      check_probability, check_seed, check_tensor)
+from ._checks import (
+    check_index_tensor,
+    check_nonnegative_float,
+    check_positive_int,
+    check_probability,
+    check_seed,
+    check_tensor,
+)
 
-__all__ = ["RandomFeatures", "min_norm_least_squares", "random_features_error",
-           "double_descent_curve", "with_label_noise", "PowerLawFit", "fit_power_law",
-           "MLP", "teacher_regression_data"]
+__all__ = [
+    "RandomFeatures",
+    "min_norm_least_squares",
+    "random_features_error",
+    "double_descent_curve",
+    "with_label_noise",
+    "PowerLawFit",
+    "fit_power_law",
+    "MLP",
+    "teacher_regression_data",
+]
 
 
 class RandomFeatures(nn.Module):
@@ -53,8 +67,9 @@ class RandomFeatures(nn.Module):
         self.n_input = check_positive_int("n_input", n_input)
         self.n_features = check_positive_int("n_features", n_features)
         g = torch.Generator().manual_seed(check_seed(seed))
-        self.register_buffer("weight", torch.randn(n_input, n_features, generator=g,
-                                                   dtype=torch.float64))
+        self.register_buffer(
+            "weight", torch.randn(n_input, n_features, generator=g, dtype=torch.float64)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=self.n_input, floating=True)
@@ -64,8 +79,9 @@ class RandomFeatures(nn.Module):
         return f"n_input={self.n_input}, n_features={self.n_features}"
 
 
-def min_norm_least_squares(phi: torch.Tensor, y: torch.Tensor, rcond: float = 1e-10
-                           ) -> torch.Tensor:
+def min_norm_least_squares(
+    phi: torch.Tensor, y: torch.Tensor, rcond: float = 1e-10
+) -> torch.Tensor:
     """Minimum-norm least-squares solution ``β = Φ⁺ Y`` through the SVD (equation (5.2)).
 
     Args:
@@ -80,8 +96,10 @@ def min_norm_least_squares(phi: torch.Tensor, y: torch.Tensor, rcond: float = 1e
     check_tensor("phi", phi, ndim=2, floating=True, min_rows=1)
     check_tensor("y", y, floating=True)
     if y.dim() not in (1, 2) or y.shape[0] != phi.shape[0]:
-        raise ValueError(f"y must be (n,) or (n, k) with n = phi.shape[0] = {phi.shape[0]}, "
-                         f"got shape {tuple(y.shape)}")
+        raise ValueError(
+            f"y must be (n,) or (n, k) with n = phi.shape[0] = {phi.shape[0]}, "
+            f"got shape {tuple(y.shape)}"
+        )
     rcond = check_nonnegative_float("rcond", rcond)
     u, s, vh = torch.linalg.svd(phi, full_matrices=False)
     keep = s > rcond * s.max()
@@ -91,8 +109,9 @@ def min_norm_least_squares(phi: torch.Tensor, y: torch.Tensor, rcond: float = 1e
     return vh[keep].T @ coef
 
 
-def with_label_noise(y: torch.Tensor, fraction: float, n_classes: int = 10,
-                     seed: int = 0) -> torch.Tensor:
+def with_label_noise(
+    y: torch.Tensor, fraction: float, n_classes: int = 10, seed: int = 0
+) -> torch.Tensor:
     """Copy of integer labels ``y`` with a ``fraction`` of them replaced by random classes.
 
     A replaced label is drawn uniformly from the *other* classes, so exactly
@@ -112,9 +131,15 @@ def with_label_noise(y: torch.Tensor, fraction: float, n_classes: int = 10,
     return noisy
 
 
-def random_features_error(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
-                          y_test: torch.Tensor, n_features: int, seed: int = 0,
-                          n_classes: int = 10) -> tuple[float, float]:
+def random_features_error(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    n_features: int,
+    seed: int = 0,
+    n_classes: int = 10,
+) -> tuple[float, float]:
     """Fit min-norm least squares on one-hot targets with ``n_features`` random features.
 
     Returns ``(test_mse, test_error)``: the mean squared error per example on the one-hot
@@ -126,8 +151,9 @@ def random_features_error(x_train: torch.Tensor, y_train: torch.Tensor, x_test: 
     for name, y, x in (("y_train", y_train, x_train), ("y_test", y_test, x_test)):
         check_index_tensor(name, y, n_classes, ndim=1)
         if y.shape[0] != x.shape[0]:
-            raise ValueError(f"{name} must have one label per row ({x.shape[0]},), got "
-                             f"{tuple(y.shape)}")
+            raise ValueError(
+                f"{name} must have one label per row ({x.shape[0]},), got {tuple(y.shape)}"
+            )
     features = RandomFeatures(x_train.shape[1], n_features, seed=seed)
     targets = torch.nn.functional.one_hot(y_train, n_classes).double()
     beta = min_norm_least_squares(features(x_train), targets)
@@ -138,9 +164,14 @@ def random_features_error(x_train: torch.Tensor, y_train: torch.Tensor, x_test: 
     return mse, err
 
 
-def double_descent_curve(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
-                         y_test: torch.Tensor, feature_counts: Sequence[int],
-                         seeds: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def double_descent_curve(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    feature_counts: Sequence[int],
+    seeds: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray]:
     """Test MSE and test error for every ``(seed, n_features)``: two arrays ``(seeds, counts)``."""
     if len(feature_counts) == 0:
         raise ValueError("feature_counts must not be empty")
@@ -148,14 +179,16 @@ def double_descent_curve(x_train: torch.Tensor, y_train: torch.Tensor, x_test: t
         raise ValueError("seeds must not be empty")
     for j, p in enumerate(feature_counts):
         if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p <= 0:
-            raise ValueError(f"feature_counts must hold positive integers, got "
-                             f"feature_counts[{j}] = {p!r}")
+            raise ValueError(
+                f"feature_counts must hold positive integers, got feature_counts[{j}] = {p!r}"
+            )
     mse = np.zeros((len(seeds), len(feature_counts)))
     err = np.zeros_like(mse)
     for i, seed in enumerate(seeds):
         for j, p in enumerate(feature_counts):
-            mse[i, j], err[i, j] = random_features_error(x_train, y_train, x_test, y_test,
-                                                         int(p), seed=seed)
+            mse[i, j], err[i, j] = random_features_error(
+                x_train, y_train, x_test, y_test, int(p), seed=seed
+            )
     return mse, err
 
 
@@ -180,8 +213,9 @@ def fit_power_law(n: Sequence[float], loss: Sequence[float]) -> PowerLawFit:
     n_arr = np.asarray(n, dtype=float)
     l_arr = np.asarray(loss, dtype=float)
     if n_arr.ndim != 1 or n_arr.shape != l_arr.shape:
-        raise ValueError(f"n and loss must be 1-D of equal length, got {n_arr.shape} "
-                         f"and {l_arr.shape}")
+        raise ValueError(
+            f"n and loss must be 1-D of equal length, got {n_arr.shape} and {l_arr.shape}"
+        )
     if n_arr.size < 3:
         raise ValueError(f"n must hold at least 3 sizes to fit and judge a line, got {n_arr.size}")
     if not np.all(np.isfinite(n_arr) & (n_arr > 0)):
@@ -206,8 +240,9 @@ class MLP(nn.Module):
     Shapes: ``x: (batch, n_input)`` → logits ``(batch, n_classes)``.
     """
 
-    def __init__(self, n_input: int = 64, hidden: Sequence[int] = (128,),
-                 n_classes: int = 10) -> None:
+    def __init__(
+        self, n_input: int = 64, hidden: Sequence[int] = (128,), n_classes: int = 10
+    ) -> None:
         super().__init__()
         self.n_input = check_positive_int("n_input", n_input)
         self.n_classes = check_positive_int("n_classes", n_classes)
@@ -229,8 +264,9 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-def teacher_regression_data(n: int, n_input: int = 8, teacher_width: int = 256,
-                            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def teacher_regression_data(
+    n: int, n_input: int = 8, teacher_width: int = 256, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A regression task with as much data as asked for: ``y = f(x)``, ``x ~ N(0, I)``.
 
     ``f`` is a fixed random one-hidden-layer tanh network of ``teacher_width`` units (the

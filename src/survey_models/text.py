@@ -26,8 +26,13 @@ from importlib import resources
 
 import torch
 
-from ._checks import (check_index_tensor, check_nonnegative_float, check_positive_int,
-                      check_probability, check_tensor)
+from ._checks import (
+    check_index_tensor,
+    check_nonnegative_float,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+)
 
 __all__ = [
     "CORPORA",
@@ -42,8 +47,10 @@ __all__ = [
 
 CORPORA: dict[str, tuple[str, str]] = {
     # name: (file in assets/, SHA-256 of its bytes)
-    "paradise_lost": ("paradise_lost.txt",
-                      "698aa4b17e2522a21840f53d03ff90d816ea93a766bd49201cb77b5c86e8fc3e"),
+    "paradise_lost": (
+        "paradise_lost.txt",
+        "698aa4b17e2522a21840f53d03ff90d816ea93a766bd49201cb77b5c86e8fc3e",
+    ),
 }
 
 
@@ -84,9 +91,11 @@ class CharTokenizer:
 
     def __init__(self, corpus: str | Sequence[str], *, specials: bool = False) -> None:
         if not isinstance(corpus, str) and not (
-                isinstance(corpus, Sequence) and all(isinstance(s, str) for s in corpus)):
-            raise TypeError("corpus must be a str or a sequence of strings, got "
-                            f"{type(corpus).__name__}")
+            isinstance(corpus, Sequence) and all(isinstance(s, str) for s in corpus)
+        ):
+            raise TypeError(
+                f"corpus must be a str or a sequence of strings, got {type(corpus).__name__}"
+            )
         if not isinstance(specials, bool):
             raise TypeError(f"specials must be True or False, got {type(specials).__name__}")
         texts = [corpus] if isinstance(corpus, str) else corpus
@@ -109,12 +118,14 @@ class CharTokenizer:
             return [self.stoi.get(c, self.UNK) for c in text]
         unknown = set(text) - self.stoi.keys()
         if unknown:
-            raise ValueError(f"texts: {text[:40]!r} has characters outside the vocabulary: "
-                             f"{sorted(unknown)!r}")
+            raise ValueError(
+                f"texts: {text[:40]!r} has characters outside the vocabulary: {sorted(unknown)!r}"
+            )
         return [self.stoi[c] for c in text]
 
-    def encode(self, texts: str | Sequence[str], length: int | None = None,
-               truncate: bool = False) -> torch.Tensor:
+    def encode(
+        self, texts: str | Sequence[str], length: int | None = None, truncate: bool = False
+    ) -> torch.Tensor:
         """Ids of one text or of a batch of texts.
 
         * ``encode(text: str) -> LongTensor (len(text),)``.
@@ -125,26 +136,36 @@ class CharTokenizer:
         """
         if length is None:
             if not isinstance(texts, str):
-                raise TypeError("texts must be a str, or a sequence of strings with a "
-                                f"length, got {type(texts).__name__}")
+                raise TypeError(
+                    "texts must be a str, or a sequence of strings with a "
+                    f"length, got {type(texts).__name__}"
+                )
             return torch.tensor(self._ids(texts), dtype=torch.long)
         length = check_positive_int("length", length)
-        if isinstance(texts, str) or not isinstance(texts, Sequence) \
-                or not all(isinstance(s, str) for s in texts):
-            raise TypeError(f"texts must be a sequence of strings when length is given, got "
-                            f"{texts!r:.80}")
+        if (
+            isinstance(texts, str)
+            or not isinstance(texts, Sequence)
+            or not all(isinstance(s, str) for s in texts)
+        ):
+            raise TypeError(
+                f"texts must be a sequence of strings when length is given, got {texts!r:.80}"
+            )
         if not self.specials:
-            raise ValueError("texts: padding a batch to a length needs the <pad> id; build "
-                             "the tokenizer with specials=True")
+            raise ValueError(
+                "texts: padding a batch to a length needs the <pad> id; build "
+                "the tokenizer with specials=True"
+            )
         if not truncate:
             too_long = [s for s in texts if len(s) > length]
             if too_long:
-                raise ValueError(f"texts: {too_long[0]!r} has {len(too_long[0])} characters, "
-                                 f"more than length={length}; pass truncate=True to cut")
+                raise ValueError(
+                    f"texts: {too_long[0]!r} has {len(too_long[0])} characters, "
+                    f"more than length={length}; pass truncate=True to cut"
+                )
         out = torch.full((len(texts), length), self.PAD, dtype=torch.long)
         for i, s in enumerate(texts):
             ids = self._ids(s[:length])
-            out[i, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            out[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         return out
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
@@ -156,8 +177,9 @@ class CharTokenizer:
         elif isinstance(ids, Sequence) and not isinstance(ids, str):
             values = list(ids)
         else:
-            raise TypeError(f"ids must be a 1-D integer tensor or a list of ints, got "
-                            f"{type(ids).__name__}")
+            raise TypeError(
+                f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}"
+            )
         if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
             raise TypeError(f"ids must be integers, got {values!r:.80}")
         if any(not 0 <= i < self.vocab_size for i in values):
@@ -176,13 +198,15 @@ def split_ids(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tenso
     n_val = int(round(len(ids) * val_fraction))
     if not 0 < n_val < len(ids):
         part = "validation" if n_val == 0 else "training"
-        raise ValueError(f"val_fraction={val_fraction} of {len(ids)} ids leaves an empty "
-                         f"{part} split")
+        raise ValueError(
+            f"val_fraction={val_fraction} of {len(ids)} ids leaves an empty {part} split"
+        )
     return ids[:-n_val], ids[-n_val:]
 
 
-def windows(ids: torch.Tensor, block_size: int, stride: int = 1
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def windows(
+    ids: torch.Tensor, block_size: int, stride: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Input/target windows ``x, y`` of shape ``(n, block_size)`` with ``y = x`` shifted by one.
 
     ``stride=1`` gives every window (a view, no copy: fine for sampling mini-batches);
@@ -204,12 +228,14 @@ def bigram_counts(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
     vocab_size = check_positive_int("vocab_size", vocab_size)
     check_index_tensor("ids", ids, vocab_size, ndim=1)
     pairs = ids[:-1] * vocab_size + ids[1:]
-    return torch.bincount(pairs, minlength=vocab_size * vocab_size).view(
-        vocab_size, vocab_size).double()
+    return (
+        torch.bincount(pairs, minlength=vocab_size * vocab_size)
+        .view(vocab_size, vocab_size)
+        .double()
+    )
 
 
-def bigram_nll(counts: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-               alpha: float = 0.1) -> float:
+def bigram_nll(counts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, alpha: float = 0.1) -> float:
     """Mean ``-log p(y | x)`` in nats of the add-``alpha`` bigram model built from ``counts``.
 
     ``p(b | a) = (counts[a, b] + alpha) / (Σ_b' counts[a, b'] + alpha·V)``; ``x`` and ``y``
@@ -219,8 +245,9 @@ def bigram_nll(counts: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
     check_tensor("counts", counts, ndim=2)
     v = counts.shape[0]
     if counts.shape[1] != v:
-        raise ValueError(f"counts must be square (vocab_size, vocab_size), got shape "
-                         f"{tuple(counts.shape)}")
+        raise ValueError(
+            f"counts must be square (vocab_size, vocab_size), got shape {tuple(counts.shape)}"
+        )
     check_index_tensor("x", x, v)
     check_index_tensor("y", y, v)
     if x.shape != y.shape:
@@ -232,8 +259,9 @@ def bigram_nll(counts: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
     return float(-p.log().mean())
 
 
-def unigram_nll(train_ids: torch.Tensor, y: torch.Tensor, vocab_size: int,
-                alpha: float = 0.1) -> float:
+def unigram_nll(
+    train_ids: torch.Tensor, y: torch.Tensor, vocab_size: int, alpha: float = 0.1
+) -> float:
     """Mean ``-log p(y)`` in nats of add-``alpha`` character frequencies of ``train_ids``."""
     alpha = check_nonnegative_float("alpha", alpha)
     vocab_size = check_positive_int("vocab_size", vocab_size)

@@ -21,9 +21,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import (check_callable, check_choice, check_finite_tensor, check_module,
-                      check_nonnegative_float, check_positive_float, check_positive_int,
-                      check_seed, check_tensor)
+from ._checks import (
+    check_callable,
+    check_choice,
+    check_finite_tensor,
+    check_module,
+    check_nonnegative_float,
+    check_positive_float,
+    check_positive_int,
+    check_seed,
+    check_tensor,
+)
 
 LossFn = Callable[..., torch.Tensor]
 
@@ -57,20 +65,26 @@ class History:
 def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor], name: str) -> tuple[torch.Tensor, ...]:
     tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
     if not tensors or not all(isinstance(t, torch.Tensor) and t.dim() > 0 for t in tensors):
-        raise TypeError(f"{name} must be a tensor or a sequence of tensors, each with a "
-                        "first (example) dimension")
+        raise TypeError(
+            f"{name} must be a tensor or a sequence of tensors, each with a "
+            "first (example) dimension"
+        )
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
-        raise ValueError(f"{name}: all tensors must have the same first dimension, got "
-                         f"{[tuple(t.shape) for t in tensors]}")
+        raise ValueError(
+            f"{name}: all tensors must have the same first dimension, got "
+            f"{[tuple(t.shape) for t in tensors]}"
+        )
     if n == 0:
-        raise ValueError(f"{name} must have at least one example, got shapes "
-                         f"{[tuple(t.shape) for t in tensors]}")
+        raise ValueError(
+            f"{name} must have at least one example, got shapes {[tuple(t.shape) for t in tensors]}"
+        )
     return tensors
 
 
-def _check_data(model: nn.Module, data: torch.Tensor | Sequence[torch.Tensor], name: str
-                ) -> tuple[torch.Tensor, ...]:
+def _check_data(
+    model: nn.Module, data: torch.Tensor | Sequence[torch.Tensor], name: str
+) -> tuple[torch.Tensor, ...]:
     """``data`` as a tuple of tensors; floating ones must be finite and of the model's dtype."""
     tensors = _as_tuple(data, name)
     dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
@@ -78,16 +92,22 @@ def _check_data(model: nn.Module, data: torch.Tensor | Sequence[torch.Tensor], n
         label = name if isinstance(data, torch.Tensor) else f"{name}[{i}]"
         if t.is_floating_point():
             if dtypes and t.dtype not in dtypes:
-                raise TypeError(f"{label} has dtype {t.dtype} but the model's parameters are "
-                                f"{sorted(map(str, dtypes))}; convert it (e.g. .float()) "
-                                "or the model")
+                raise TypeError(
+                    f"{label} has dtype {t.dtype} but the model's parameters are "
+                    f"{sorted(map(str, dtypes))}; convert it (e.g. .float()) "
+                    "or the model"
+                )
             check_finite_tensor(label, t)
     return tensors
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.Tensor],
-             batch_size: int = 512) -> float:
+def evaluate(
+    model: nn.Module,
+    loss_fn: LossFn,
+    data: torch.Tensor | Sequence[torch.Tensor],
+    batch_size: int = 512,
+) -> float:
     """Mean of ``loss_fn`` over ``data`` in evaluation mode (weighted by batch size)."""
     check_module("model", model)
     check_callable("loss_fn", loss_fn)
@@ -98,20 +118,31 @@ def evaluate(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[to
     total, count = 0.0, 0
     n = tensors[0].shape[0]
     for start in range(0, n, batch_size):
-        batch = tuple(t[start:start + batch_size] for t in tensors)
+        batch = tuple(t[start : start + batch_size] for t in tensors)
         total += float(loss_fn(model, *batch)) * batch[0].shape[0]
         count += batch[0].shape[0]
     model.train(was_training)
     return total / count
 
 
-def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.Tensor], *,
-        epochs: int | None = None, steps: int | None = None, batch_size: int = 64,
-        lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
-        val_data: torch.Tensor | Sequence[torch.Tensor] | None = None,
-        log_every: int | None = None, seed: int = 0, device: str | torch.device = "cpu",
-        grad_clip: float | None = None,
-        callback: Callable[[int, nn.Module], None] | None = None) -> History:
+def fit(
+    model: nn.Module,
+    loss_fn: LossFn,
+    data: torch.Tensor | Sequence[torch.Tensor],
+    *,
+    epochs: int | None = None,
+    steps: int | None = None,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    val_data: torch.Tensor | Sequence[torch.Tensor] | None = None,
+    log_every: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    grad_clip: float | None = None,
+    callback: Callable[[int, nn.Module], None] | None = None,
+) -> History:
     """Train ``model`` by minimising ``loss_fn(model, *batch)`` over mini-batches of ``data``.
 
     Give exactly one of ``epochs`` (passes over shuffled data) or ``steps`` (mini-batches
@@ -146,8 +177,11 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
         check_callable("callback", callback)
     check_seed(seed)
     tensors = tuple(t.to(device) for t in _check_data(model, data, "data"))
-    val = None if val_data is None else tuple(
-        t.to(device) for t in _check_data(model, val_data, "val_data"))
+    val = (
+        None
+        if val_data is None
+        else tuple(t.to(device) for t in _check_data(model, val_data, "val_data"))
+    )
     model.to(device)
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -172,12 +206,16 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
         batch = tuple(t[idx] for t in tensors)
         loss = loss_fn(model, *batch)
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-            raise ValueError("loss_fn must return a scalar tensor, got "
-                             f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else loss!r}")
+            raise ValueError(
+                "loss_fn must return a scalar tensor, got "
+                f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else loss!r}"
+            )
         value = loss.item()
         if not math.isfinite(value):
-            raise FloatingPointError(f"the loss became {value} at step {taken} (the model "
-                                     "keeps the weights of the step before)")
+            raise FloatingPointError(
+                f"the loss became {value} at step {taken} (the model "
+                "keeps the weights of the step before)"
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:
@@ -199,7 +237,7 @@ def fit(model: nn.Module, loss_fn: LossFn, data: torch.Tensor | Sequence[torch.T
     if epochs is not None:
         for _ in range(epochs):
             perm = torch.randperm(n, generator=g)
-            losses = [step(perm[i:i + batch_size]) for i in range(0, n, batch_size)]
+            losses = [step(perm[i : i + batch_size]) for i in range(0, n, batch_size)]
             done += len(losses)
             log(done, losses)
     else:
@@ -232,8 +270,9 @@ def _check_labels(x: object, y: object) -> None:
     if x.dim() == 0:
         raise ValueError("x must have a first (example) dimension, got a 0-d tensor")
     if y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must have one label per row of x ({x.shape[0]},), got "
-                         f"{tuple(y.shape)}")
+        raise ValueError(
+            f"y must have one label per row of x ({x.shape[0]},), got {tuple(y.shape)}"
+        )
 
 
 def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -244,8 +283,14 @@ def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> t
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512,
-             bias_shift: torch.Tensor | None = None) -> float:
+def accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 512,
+    bias_shift: torch.Tensor | None = None,
+) -> float:
     """Fraction of the rows of ``x`` whose arg-max logit equals the label ``y`` (int64).
 
     The model is evaluated in evaluation mode (dropout off, batch-norm on its running
@@ -268,11 +313,11 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
     try:
         correct = 0
         for start in range(0, len(x), batch_size):
-            logits = model(x[start:start + batch_size])
+            logits = model(x[start : start + batch_size])
             if bias_shift is not None:
                 check_tensor("bias_shift", bias_shift, last_dim=logits.shape[-1])
                 logits = logits + bias_shift
-            correct += int((logits.argmax(-1) == y[start:start + batch_size]).sum())
+            correct += int((logits.argmax(-1) == y[start : start + batch_size]).sum())
     finally:
         model.train(was_training)
     return correct / len(x)

@@ -37,8 +37,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import (check_choice, check_positive_float, check_positive_int, check_probability,
-                      check_tensor)
+from ._checks import (
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+)
 from .attention import MultiHeadAttention
 
 __all__ = [
@@ -63,9 +68,9 @@ def sinusoidal_positional_encoding(length: int, d_model: int) -> torch.Tensor:
     """
     length = check_positive_int("length", length)
     d_model = check_positive_int("d_model", d_model)
-    position = torch.arange(length, dtype=torch.float64).unsqueeze(1)        # p
-    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)                 # 2i
-    angle = position / torch.pow(10000.0, two_i / d_model)                   # p / 10000^{2i/d}
+    position = torch.arange(length, dtype=torch.float64).unsqueeze(1)  # p
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 2i
+    angle = position / torch.pow(10000.0, two_i / d_model)  # p / 10000^{2i/d}
     pe = torch.zeros(length, d_model, dtype=torch.float64)
     pe[:, 0::2] = torch.sin(angle)
     pe[:, 1::2] = torch.cos(angle[:, : d_model // 2])
@@ -90,9 +95,16 @@ class TransformerBlock(nn.Module):
     ``norm1``, ``norm2``), and :meth:`load_from_torch` copies one.
     """
 
-    def __init__(self, d_model: int, n_head: int, d_ff: int | None = None,
-                 dropout: float = 0.0, norm_first: bool = True, activation: str = "gelu",
-                 fast: bool = True) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        n_head: int,
+        d_ff: int | None = None,
+        dropout: float = 0.0,
+        norm_first: bool = True,
+        activation: str = "gelu",
+        fast: bool = True,
+    ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
         self.d_ff = 4 * d_model if d_ff is None else check_positive_int("d_ff", d_ff)
@@ -111,19 +123,23 @@ class TransformerBlock(nn.Module):
     def extra_repr(self) -> str:
         return f"norm_first={self.norm_first}, activation={self.activation!r}, d_ff={self.d_ff}"
 
-    def _attention(self, x: torch.Tensor, mask: torch.Tensor | None, is_causal: bool,
-                   need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        out, weights = self.self_attn(x, mask=mask, is_causal=is_causal,
-                                      need_weights=need_weights)
+    def _attention(
+        self, x: torch.Tensor, mask: torch.Tensor | None, is_causal: bool, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out, weights = self.self_attn(x, mask=mask, is_causal=is_causal, need_weights=need_weights)
         return self.dropout1(out), weights
 
     def _mlp(self, x: torch.Tensor) -> torch.Tensor:
         act = F.gelu if self.activation == "gelu" else F.relu
         return self.dropout2(self.linear2(self.dropout_ff(act(self.linear1(x)))))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
-                is_causal: bool = False, need_weights: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+        need_weights: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """Apply the block. ``mask``/``is_causal`` as in :class:`MultiHeadAttention`.
 
         Returns the output, or ``(output, attention weights (B, n_head, T, T))`` when
@@ -132,8 +148,8 @@ class TransformerBlock(nn.Module):
         check_tensor("x", x, ndim=3, last_dim=self.d_model, floating=True)
         if self.norm_first:
             a, weights = self._attention(self.norm1(x), mask, is_causal, need_weights)
-            x = x + a                                   # (1)
-            x = x + self._mlp(self.norm2(x))            # (2)
+            x = x + a  # (1)
+            x = x + self._mlp(self.norm2(x))  # (2)
         else:
             a, weights = self._attention(x, mask, is_causal, need_weights)
             x = self.norm1(x + a)
@@ -144,8 +160,9 @@ class TransformerBlock(nn.Module):
     def load_from_torch(self, other: nn.TransformerEncoderLayer) -> TransformerBlock:
         """Copy the weights of a :class:`torch.nn.TransformerEncoderLayer` of the same sizes."""
         if not isinstance(other, nn.TransformerEncoderLayer):
-            raise TypeError("other must be a torch.nn.TransformerEncoderLayer, got "
-                            f"{type(other).__name__}")
+            raise TypeError(
+                f"other must be a torch.nn.TransformerEncoderLayer, got {type(other).__name__}"
+            )
         self.self_attn.load_from_torch(other.self_attn)
         for name in ("linear1", "linear2", "norm1", "norm2"):
             getattr(self, name).load_state_dict(getattr(other, name).state_dict())
@@ -169,8 +186,16 @@ class GPT(nn.Module):
     ``logits[:, t]`` scores the token at position ``t + 1`` given tokens ``0..t``.
     """
 
-    def __init__(self, vocab_size: int, block_size: int, n_layer: int = 2, n_head: int = 4,
-                 d_model: int = 128, dropout: float = 0.0, positional: str = "learned") -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int,
+        n_layer: int = 2,
+        n_head: int = 4,
+        d_model: int = 128,
+        dropout: float = 0.0,
+        positional: str = "learned",
+    ) -> None:
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.block_size = check_positive_int("block_size", block_size)
@@ -187,12 +212,14 @@ class GPT(nn.Module):
         else:
             self.position_embedding = None
         if positional == "sinusoidal":
-            self.register_buffer("sinusoidal", sinusoidal_positional_encoding(block_size, d_model),
-                                 persistent=False)
+            self.register_buffer(
+                "sinusoidal", sinusoidal_positional_encoding(block_size, d_model), persistent=False
+            )
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(d_model, n_head, dropout=dropout, norm_first=True,
-                             activation="gelu") for _ in range(n_layer))
+            TransformerBlock(d_model, n_head, dropout=dropout, norm_first=True, activation="gelu")
+            for _ in range(n_layer)
+        )
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.apply(self._init_weights)
@@ -210,8 +237,10 @@ class GPT(nn.Module):
             nn.init.zeros_(module.bias)
 
     def extra_repr(self) -> str:
-        return (f"vocab_size={self.vocab_size}, block_size={self.block_size}, "
-                f"positional={self.positional!r}")
+        return (
+            f"vocab_size={self.vocab_size}, block_size={self.block_size}, "
+            f"positional={self.positional!r}"
+        )
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""
@@ -225,11 +254,14 @@ class GPT(nn.Module):
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (batch, length), got {tuple(idx.shape)}")
         if idx.shape[1] == 0 or idx.shape[1] > self.block_size:
-            raise ValueError(f"idx length must be in 1..block_size={self.block_size}, got "
-                             f"{idx.shape[1]}")
+            raise ValueError(
+                f"idx length must be in 1..block_size={self.block_size}, got {idx.shape[1]}"
+            )
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.vocab_size):
-            raise ValueError(f"idx values must lie in [0, vocab_size={self.vocab_size}), got "
-                             f"range [{int(idx.min())}, {int(idx.max())}]")
+            raise ValueError(
+                f"idx values must lie in [0, vocab_size={self.vocab_size}), got "
+                f"range [{int(idx.min())}, {int(idx.max())}]"
+            )
         return idx
 
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
@@ -244,8 +276,9 @@ class GPT(nn.Module):
             x = x + self.sinusoidal[:t]
         return self.drop(x)
 
-    def forward(self, idx: torch.Tensor, return_attention: bool = False
-                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, idx: torch.Tensor, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Next-token logits ``(B, T, vocab_size)``.
 
         With ``return_attention`` also a list (one per layer) of causal attention weights
@@ -264,9 +297,14 @@ class GPT(nn.Module):
         return (logits, maps) if return_attention else logits
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 greedy: bool = False, generator: torch.Generator | None = None
-                 ) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Extend ``idx (B, T)`` by ``max_new_tokens`` tokens, one at a time.
 
         Each step feeds the last ``block_size`` tokens, takes the logits at the last
@@ -280,7 +318,7 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         for _ in range(max_new_tokens):
-            context = idx[:, -self.block_size:]
+            context = idx[:, -self.block_size :]
             logits = self(context)[:, -1, :]
             if greedy:
                 nxt = logits.argmax(dim=-1, keepdim=True)
@@ -310,5 +348,6 @@ def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if not bool((y != IGNORE_INDEX).any()):
         raise ValueError("every target in y is the ignore index -100; nothing to score")
     logits = model(x)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                           ignore_index=IGNORE_INDEX)
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=IGNORE_INDEX
+    )

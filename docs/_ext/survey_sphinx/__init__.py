@@ -78,8 +78,11 @@ def after_gallery(app) -> None:
 
 def _results_dir(app, config) -> None:
     """``config-inited``: where examples record, for this process and its workers."""
-    chosen = (config.survey_results_dir or os.environ.get(freshness.RESULTS_DIR_ENV)
-              or str(Path(app.outdir).parent / "results"))
+    chosen = (
+        config.survey_results_dir
+        or os.environ.get(freshness.RESULTS_DIR_ENV)
+        or str(Path(app.outdir).parent / "results")
+    )
     os.environ[freshness.RESULTS_DIR_ENV] = str(Path(app.confdir, chosen).resolve())
 
 
@@ -88,8 +91,9 @@ def setup(app):
     app.add_config_value("survey_results_page", "results.md", "")
     app.add_config_value("survey_freshness_packages", ["survey_models"], "")
     app.add_config_value("survey_gallery_global_pool", True, "", types=[bool, int])
-    app.add_config_value("survey_gallery_cost_hints", "../gallery/example_costs.json", "",
-                         types=[str])
+    app.add_config_value(
+        "survey_gallery_cost_hints", "../gallery/example_costs.json", "", types=[str]
+    )
     app.add_config_value("survey_offline", True, "", types=[bool, int])
     app.add_config_value("survey_mathjax", "local", "html", types=[str])
 

@@ -21,6 +21,7 @@ MATHJAX_ENTRY = "tex-mml-chtml.js"
 # The combined TeX+MathML->CHTML component, the pieces it loads on demand, and fonts.
 MATHJAX_PARTS = (MATHJAX_ENTRY, "input", "output/chtml", "a11y", "ui", "sre", "adaptors")
 
+
 def mathjax_source() -> Path:
     """The ``es5`` folder of the installed MathJax 3 distribution."""
     try:
@@ -28,7 +29,8 @@ def mathjax_source() -> Path:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ConfigError(
             "offline MathJax needs the package django-static-mathjax (pip install -e '.[docs]'),"
-            " or build with -D survey_mathjax=cdn") from exc
+            " or build with -D survey_mathjax=cdn"
+        ) from exc
     es5 = Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
     if not (es5 / MATHJAX_ENTRY).is_file():
         raise ConfigError(f"MathJax not found at {es5}")
@@ -54,8 +56,7 @@ def use_local_mathjax(app, config) -> None:
 
 def copy_mathjax(app, exception) -> None:
     """``build-finished``: copy the MathJax parts the pages load into ``_static``."""
-    if (exception is not None or app.builder.format != "html"
-            or mathjax_mode(app.config) != "local"):
+    if exception is not None or app.builder.format != "html" or mathjax_mode(app.config) != "local":
         return
     source = mathjax_source()
     target = Path(app.outdir) / "_static" / "mathjax"

@@ -41,7 +41,7 @@ class JoinCJKLines(SphinxPostTransform):
                 # Text nodes compare equal by content, so find this one by identity.
                 index = next(i for i, child in enumerate(parent.children) if child is node)
                 before = "".join(child.astext() for child in parent[:index])
-                after = "".join(child.astext() for child in parent[index + 1:])
+                after = "".join(child.astext() for child in parent[index + 1 :])
                 if before and after and _IS_CJK.match(before[-1]) and _IS_CJK.match(after[0]):
                     del parent.children[index]
                 continue

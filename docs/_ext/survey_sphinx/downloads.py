@@ -21,12 +21,15 @@ _ENTRY_START = re.compile(r"^@(\w+)\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
 
 def bib_blocks(text: str) -> dict[str, str]:
     """Each entry's source text, by key (lower case), as written in the bib file."""
-    starts = [m for m in _ENTRY_START.finditer(text)
-              if m.group(1).lower() not in {"comment", "string", "preamble"}]
+    starts = [
+        m
+        for m in _ENTRY_START.finditer(text)
+        if m.group(1).lower() not in {"comment", "string", "preamble"}
+    ]
     blocks = {}
     for i, m in enumerate(starts):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        blocks[m.group(2).lower()] = text[m.start():end].strip() + "\n"
+        blocks[m.group(2).lower()] = text[m.start() : end].strip() + "\n"
     return blocks
 
 
@@ -43,8 +46,9 @@ def _link_paragraph(docname: str) -> nodes.paragraph:
         target = name
     para = nodes.paragraph(classes=["bibtex-download"])
     para += nodes.Text(label)
-    para += nodes.reference("", name, refuri=f"{up}{OUT_DIR}/{target}",
-                            classes=["bibtex-download-link"])
+    para += nodes.reference(
+        "", name, refuri=f"{up}{OUT_DIR}/{target}", classes=["bibtex-download-link"]
+    )
     return para
 
 
@@ -71,8 +75,11 @@ def page_keys(env) -> dict[str, list[str]]:
 
 def write_downloads(app, exception) -> None:
     """``build-finished``: the whole bib file and one file per page that cites."""
-    if (exception is not None or app.builder.format != "html"
-            or "sphinxcontrib.bibtex" not in app.extensions):
+    if (
+        exception is not None
+        or app.builder.format != "html"
+        or "sphinxcontrib.bibtex" not in app.extensions
+    ):
         return
     text = BIB_FILE.read_text(encoding="utf-8")
     blocks = bib_blocks(text)

@@ -44,6 +44,7 @@ MANIFEST_VERSION = 1
 
 # --- the package's import graph ------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Package:
     """The files of one tracked package: module name -> source file, data files."""
@@ -82,8 +83,9 @@ def _parse(path: Path) -> ast.Module | None:
         return None  # a broken file: sphinx-gallery reports it; we track nothing
 
 
-def imported_names(tree: ast.Module, module: str | None = None,
-                   is_package: bool = False) -> set[str]:
+def imported_names(
+    tree: ast.Module, module: str | None = None, is_package: bool = False
+) -> set[str]:
     """Dotted names a module's import statements may load.
 
     ``from a.b import c`` yields ``a.b`` and ``a.b.c`` (``c`` may be a submodule or an
@@ -102,7 +104,7 @@ def imported_names(tree: ast.Module, module: str | None = None,
                 parts = package.split(".")
                 if node.level - 1 >= len(parts):
                     continue
-                base = ".".join(parts[:len(parts) - (node.level - 1)])
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
                 base = f"{base}.{node.module}" if node.module else base
             else:
                 base = node.module or ""
@@ -135,8 +137,11 @@ def _with_parents(name: str) -> list[str]:
 
 
 def _string_constants(tree: ast.Module) -> set[str]:
-    return {node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def dependencies(roots: set[str], packages: list[Package]) -> dict[str, Path]:
@@ -146,7 +151,8 @@ def dependencies(roots: set[str], packages: list[Package]) -> dict[str, Path]:
     relative to its package prefixed by the package (``survey_models/assets/x.pt``).
     """
     known: dict[str, tuple[Package, Path]] = {
-        mod: (pkg, path) for pkg in packages for mod, path in pkg.modules.items()}
+        mod: (pkg, path) for pkg in packages for mod, path in pkg.modules.items()
+    }
     found: dict[str, Path] = {}
     todo = [name for root in roots for name in _with_parents(root) if name in known]
     while todo:
@@ -168,25 +174,27 @@ def _sha256(path: Path) -> str:
     return _file_facts(path, None)[0]
 
 
-def example_dependencies(example: Path, packages: list[Package],
-                         extra_roots: set[str] = frozenset()) -> dict[str, str]:
+def example_dependencies(
+    example: Path, packages: list[Package], extra_roots: set[str] = frozenset()
+) -> dict[str, str]:
     """``{module or data file: sha256}`` of everything tracked that ``example`` loads."""
     roots = set(extra_roots) | _file_facts(example, None)[1]
-    return {name: _sha256(path)
-            for name, path in sorted(dependencies(roots, packages).items())}
+    return {name: _sha256(path) for name, path in sorted(dependencies(roots, packages).items())}
 
 
 def digest(deps: dict[str, str]) -> str:
-    return hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(deps.items()))
-                          .encode()).hexdigest()
+    return hashlib.sha256(
+        "".join(f"{k}\0{v}\n" for k, v in sorted(deps.items())).encode()
+    ).hexdigest()
 
 
 # --- the examples -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Example:
-    source: Path    # gallery/02_x/plot_y.py
-    target: Path    # docs/auto_examples/02_x/plot_y.py (sphinx-gallery's copy)
+    source: Path  # gallery/02_x/plot_y.py
+    target: Path  # docs/auto_examples/02_x/plot_y.py (sphinx-gallery's copy)
     folder: str = ""  # the gallery subfolder ("02_x"), "" at the top level
 
     @property
@@ -229,7 +237,8 @@ def gallery_examples(srcdir: Path, gallery_conf: dict) -> list[Example]:
 def will_execute(example: Example, gallery_conf: dict) -> bool:
     """Whether sphinx-gallery executes this example in this build (its own rule)."""
     return bool(gallery_conf.get("plot_gallery", True)) and bool(
-        re.search(gallery_conf["filename_pattern"], os.path.normpath(example.source)))
+        re.search(gallery_conf["filename_pattern"], os.path.normpath(example.source))
+    )
 
 
 def results_dir() -> Path | None:
@@ -266,8 +275,7 @@ def _reset_roots(gallery_conf: dict, packages: list[Package]) -> set[str]:
     """Tracked modules named by ``reset_modules`` hooks: they run around every example."""
     hooks = gallery_conf.get("reset_modules") or ()
     names = {hook.rpartition(".")[0] for hook in hooks if isinstance(hook, str)}
-    return {n for n in names if any(n == p.name or n.startswith(p.name + ".")
-                                    for p in packages)}
+    return {n for n in names if any(n == p.name or n.startswith(p.name + ".") for p in packages)}
 
 
 def stale_reasons(example: Example, deps: dict[str, str]) -> list[str]:
@@ -278,8 +286,9 @@ def stale_reasons(example: Example, deps: dict[str, str]) -> list[str]:
     if not stored or stored.get("version") != MANIFEST_VERSION:
         return ["no record of the modules its last run used"]
     old = stored.get("files", {})
-    reasons = [f"{name} changed" for name in sorted(deps)
-               if name in old and old[name] != deps[name]]
+    reasons = [
+        f"{name} changed" for name in sorted(deps) if name in old and old[name] != deps[name]
+    ]
     reasons += [f"now uses {name}" for name in sorted(set(deps) - set(old))]
     reasons += [f"no longer uses {name}" for name in sorted(set(old) - set(deps))]
     if not reasons and results_dir() is not None:
@@ -305,21 +314,27 @@ def record_problem(stem: str, directory: Path | None = None) -> str | None:
         return f"its run record in {directory} is missing or incomplete"
     path = directory / f"{stem}.jsonl"
     try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-                 if line.strip()] if path.exists() else []
+        lines = (
+            [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if path.exists()
+            else []
+        )
         records = [json.loads(line) for line in lines]
     except (OSError, ValueError):
         return f"its recorded numbers ({path.name}) are unreadable"
     if len(records) != run["measurements"] or not all(isinstance(r, dict) for r in records):
-        return (f"its run reported {run['measurements']} number(s) but {path.name} "
-                f"holds {len(records)}")
+        return (
+            f"its run reported {run['measurements']} number(s) but {path.name} holds {len(records)}"
+        )
     return None
 
 
 # --- Sphinx hooks -----------------------------------------------------------------------------
 
+
 def _logger():
     from sphinx.util import logging
+
     return logging.getLogger(__name__)
 
 
@@ -354,15 +369,23 @@ def invalidate_stale_examples(app) -> None:
             example.md5_file.unlink(missing_ok=True)
             rerun.append(example.stem)
             log.info(f"[freshness] {example.stem} reruns: {'; '.join(reasons)}")
-        _write_if_changed(example.manifest_file, json.dumps(
-            {"version": MANIFEST_VERSION, "digest": digest(deps), "files": deps},
-            indent=1, sort_keys=True) + "\n")
+        _write_if_changed(
+            example.manifest_file,
+            json.dumps(
+                {"version": MANIFEST_VERSION, "digest": digest(deps), "files": deps},
+                indent=1,
+                sort_keys=True,
+            )
+            + "\n",
+        )
         current[str(example.source)] = digest(deps)
     app._survey_freshness_digests = current  # checked again at build-finished
     log.info(f"[freshness] {len(rerun)} example(s) invalidated by package changes")
     if skipped:
-        log.info(f"[freshness] {len(skipped)} example(s) are stale but not executed in this "
-                 f"build (filename_pattern): {', '.join(skipped)}")
+        log.info(
+            f"[freshness] {len(skipped)} example(s) are stale but not executed in this "
+            f"build (filename_pattern): {', '.join(skipped)}"
+        )
 
 
 def forget_failed_runs(app) -> None:
@@ -400,5 +423,7 @@ def recheck_after_build(app, exception) -> None:
             continue
         if digest(example_dependencies(example.source, packages, extra)) != before:
             example.md5_file.unlink(missing_ok=True)
-            _logger().info(f"[freshness] {example.stem}: a module it uses changed during the "
-                           "build; it reruns next build")
+            _logger().info(
+                f"[freshness] {example.stem}: a module it uses changed during the "
+                "build; it reruns next build"
+            )

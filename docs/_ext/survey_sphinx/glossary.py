@@ -14,10 +14,24 @@ from sphinx import addnodes
 
 from .search import GLOSSARY, glossary_terms
 
-SKIP_PARENTS = (nodes.title, nodes.literal, nodes.literal_block, nodes.math,
-                nodes.math_block, nodes.reference, nodes.raw, nodes.target, nodes.rubric,
-                nodes.citation, nodes.citation_reference, nodes.caption, nodes.term,
-                addnodes.pending_xref, addnodes.desc_signature, nodes.FixedTextElement)
+SKIP_PARENTS = (
+    nodes.title,
+    nodes.literal,
+    nodes.literal_block,
+    nodes.math,
+    nodes.math_block,
+    nodes.reference,
+    nodes.raw,
+    nodes.target,
+    nodes.rubric,
+    nodes.citation,
+    nodes.citation_reference,
+    nodes.caption,
+    nodes.term,
+    addnodes.pending_xref,
+    addnodes.desc_signature,
+    nodes.FixedTextElement,
+)
 PAGES_PREFIX = "survey/"
 
 
@@ -55,9 +69,15 @@ def _skip(node: nodes.Node) -> bool:
 
 
 def _xref(term: str) -> addnodes.pending_xref:
-    ref = addnodes.pending_xref("", refdomain="std", reftype="term", reftarget=term,
-                                refexplicit=False, refwarn=True,
-                                classes=["glossary-first-use"])
+    ref = addnodes.pending_xref(
+        "",
+        refdomain="std",
+        reftype="term",
+        reftarget=term,
+        refexplicit=False,
+        refwarn=True,
+        classes=["glossary-first-use"],
+    )
     ref += nodes.inline(term, term, classes=["xref", "std", "std-term"])
     return ref
 

@@ -49,7 +49,7 @@ def significant(value: float, digits: int) -> str:
     if value == 0:
         return "0"
     exponent = math.floor(math.log10(abs(value)))
-    mantissa = round(value / 10 ** exponent, digits - 1)
+    mantissa = round(value / 10**exponent, digits - 1)
     if abs(mantissa) >= 10:  # 9.996 rounds up to 10.0
         mantissa, exponent = mantissa / 10, exponent + 1
     if -3 <= exponent < 6:
@@ -102,8 +102,9 @@ class MeasureRole(SphinxRole):
     def run(self):
         match = _TARGET.fullmatch(self.text.strip())
         if not match:
-            return self._fail(f"expected 'plot_example/key' or 'plot_example/key:spec', "
-                              f"got {self.text!r}")
+            return self._fail(
+                f"expected 'plot_example/key' or 'plot_example/key:spec', got {self.text!r}"
+            )
         stem, key, spec = match["example"], match["key"], match["spec"]
         results = gf.results_dir()
         if results is None:
@@ -129,11 +130,19 @@ class MeasureRole(SphinxRole):
         label = example_label(Path(self.env.srcdir), self.config.sphinx_gallery_conf, stem)
         if label is None:
             return [shown], []
-        ref = addnodes.pending_xref(text, shown, refdomain="std", reftype="ref",
-                                    reftarget=label, refexplicit=True, refwarn=True)
+        ref = addnodes.pending_xref(
+            text,
+            shown,
+            refdomain="std",
+            reftype="ref",
+            reftarget=label,
+            refexplicit=True,
+            refwarn=True,
+        )
         return [ref], []
 
     def _fail(self, message: str):
-        logger.warning(f"measure: {message}", location=self.get_location(),
-                       type="survey", subtype="measure")
+        logger.warning(
+            f"measure: {message}", location=self.get_location(), type="survey", subtype="measure"
+        )
         return [nodes.problematic(self.rawtext, self.rawtext)], []

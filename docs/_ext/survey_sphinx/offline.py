@@ -62,14 +62,17 @@ def _is_local_address(family, address) -> bool:
 
 
 def _refuse(what: str, target) -> None:
-    message = (f"network access is blocked while the docs build (offline rule): "
-               f"{what} {target!r} in process {os.getpid()}")
+    message = (
+        f"network access is blocked while the docs build (offline rule): "
+        f"{what} {target!r} in process {os.getpid()}"
+    )
     log = os.environ.get(LOG_ENV)
     if log:
         try:
             with open(log, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"what": what, "target": repr(target),
-                                     "pid": os.getpid()}) + "\n")
+                fh.write(
+                    json.dumps({"what": what, "target": repr(target), "pid": os.getpid()}) + "\n"
+                )
         except OSError:
             pass
     raise NetworkBlockedError(message)
@@ -80,8 +83,12 @@ def install() -> None:
     if _originals:
         return
     sock = socket.socket
-    _originals.update(connect=sock.connect, connect_ex=sock.connect_ex, sendto=sock.sendto,
-                      getaddrinfo=socket.getaddrinfo)
+    _originals.update(
+        connect=sock.connect,
+        connect_ex=sock.connect_ex,
+        sendto=sock.sendto,
+        getaddrinfo=socket.getaddrinfo,
+    )
 
     def connect(self, address):
         if not _is_local_address(self.family, address):
@@ -129,6 +136,7 @@ def install_if_requested() -> None:
 
 def _logger():
     from sphinx.util import logging
+
     return logging.getLogger(__name__)
 
 
@@ -154,6 +162,9 @@ def report(app, exception) -> None:
     with open(log, encoding="utf-8") as fh:
         attempts = [json.loads(line) for line in fh if line.strip()]
     for attempt in attempts:
-        _logger().warning(f"[offline] blocked network access during the build: "
-                          f"{attempt['what']} {attempt['target']} (process {attempt['pid']})",
-                          type="survey", subtype="offline")
+        _logger().warning(
+            f"[offline] blocked network access during the build: "
+            f"{attempt['what']} {attempt['target']} (process {attempt['pid']})",
+            type="survey",
+            subtype="offline",
+        )

@@ -43,7 +43,7 @@ class Row:
 
     example: gf.Example
     folder: str
-    status: str                     # "ok", "no-report", "failed", "not-run", "corrupt"
+    status: str  # "ok", "no-report", "failed", "not-run", "corrupt"
     measurements: list[dict] = field(default_factory=list)
     seconds: float | None = None
     peak_mib: float | None = None
@@ -96,8 +96,9 @@ def collect_rows(srcdir: Path, gallery_conf: dict, results: Path | None) -> list
     failing = {os.path.normpath(k) for k in gallery_conf.get("failing_examples", {})}
     rows = []
     for example in gf.gallery_examples(srcdir, gallery_conf):
-        ex = gf.Example(example.source, example.target.relative_to(srcdir.resolve()),
-                        example.folder)
+        ex = gf.Example(
+            example.source, example.target.relative_to(srcdir.resolve()), example.folder
+        )
         cost = _read_json(example.target.with_name(example.stem + ".cost.json"))
         run = _read_json(results / f"{example.stem}.run.json") if results else {}
         measurements = _read_jsonl(results / f"{example.stem}.jsonl") if results else []
@@ -112,15 +113,28 @@ def collect_rows(srcdir: Path, gallery_conf: dict, results: Path | None) -> list
         else:
             status = "not-run"
         seconds = cost.get("time") or run.get("seconds")
-        rows.append(Row(ex, example.folder, status, measurements,
-                        float(seconds) if seconds and status != "not-run" else None,
-                        run.get("peak_rss_mib") if status != "not-run" else None))
+        rows.append(
+            Row(
+                ex,
+                example.folder,
+                status,
+                measurements,
+                float(seconds) if seconds and status != "not-run" else None,
+                run.get("peak_rss_mib") if status != "not-run" else None,
+            )
+        )
     return rows
 
 
 def _folder_title(examples_root: Path, folder: str) -> str:
-    readme = next((p for p in (examples_root / folder / "README.rst",
-                               examples_root / folder / "README.txt") if p.exists()), None)
+    readme = next(
+        (
+            p
+            for p in (examples_root / folder / "README.rst", examples_root / folder / "README.txt")
+            if p.exists()
+        ),
+        None,
+    )
     if readme is not None:
         for line in readme.read_text(encoding="utf-8").splitlines():
             if line.strip() and not set(line.strip()) <= set("=-~^*#"):
@@ -161,26 +175,46 @@ def render(rows: list[Row], examples_root: Path) -> str:
         "",
     ]
     if silent:
-        lines += ["未报告任何测量值的示例：" + "、".join(f"`{r.example.stem}`" for r in silent)
-                  + "。", ""]
+        lines += [
+            "未报告任何测量值的示例：" + "、".join(f"`{r.example.stem}`" for r in silent) + "。",
+            "",
+        ]
     if not_run:
-        lines += ["本次构建中未执行、运行失败或记录不完整的示例：" +
-                  "、".join(f"`{r.example.stem}`" for r in not_run) + "。", ""]
+        lines += [
+            "本次构建中未执行、运行失败或记录不完整的示例："
+            + "、".join(f"`{r.example.stem}`" for r in not_run)
+            + "。",
+            "",
+        ]
     folders: dict[str, list[Row]] = {}
     for row in rows:
         folders.setdefault(row.folder, []).append(row)
     for folder, frows in folders.items():
         # One row per measurement, so a claim, its number, its target and its verdict
         # sit side by side; the example's link, run time and memory head its first row.
-        lines += [f"## {md_escape(_folder_title(examples_root, folder))}", "",
-                  "```{list-table}", ":header-rows: 1", ":widths: 24 34 22 12 8",
-                  ":class: survey-results", "",
-                  "* - 示例", "  - 论断", "  - 测得", "  - 目标", "  - 结论"]
+        lines += [
+            f"## {md_escape(_folder_title(examples_root, folder))}",
+            "",
+            "```{list-table}",
+            ":header-rows: 1",
+            ":widths: 24 34 22 12 8",
+            ":class: survey-results",
+            "",
+            "* - 示例",
+            "  - 论断",
+            "  - 测得",
+            "  - 目标",
+            "  - 结论",
+        ]
         for row in frows:
-            cost = " · ".join(part for part in (
-                f"用时 {row.seconds:.1f} s" if row.seconds is not None else "",
-                f"峰值内存 {row.peak_mib:.0f} MiB" if row.peak_mib is not None else "")
-                if part)
+            cost = " · ".join(
+                part
+                for part in (
+                    f"用时 {row.seconds:.1f} s" if row.seconds is not None else "",
+                    f"峰值内存 {row.peak_mib:.0f} MiB" if row.peak_mib is not None else "",
+                )
+                if part
+            )
             head = [f"* - {{ref}}`{row.label}`", "", f"    {md_escape(row.verdict)}"]
             if cost:
                 head += ["", f"    {cost}"]
@@ -190,10 +224,12 @@ def render(rows: list[Row], examples_root: Path) -> str:
                 if m is None:
                     lines += ["  - （未报告）", "  - —", "  - —", f"  - {md_escape(row.verdict)}"]
                     continue
-                lines += [f"  - {md_escape(m.get('claim') or '（未给出）')}",
-                          f"  - {_fmt_value(m)}",
-                          f"  - {md_escape(m.get('target') or '—')}",
-                          f"  - {_VERDICT.get(m.get('passed'), '仅记录')}"]
+                lines += [
+                    f"  - {md_escape(m.get('claim') or '（未给出）')}",
+                    f"  - {_fmt_value(m)}",
+                    f"  - {md_escape(m.get('target') or '—')}",
+                    f"  - {_VERDICT.get(m.get('passed'), '仅记录')}",
+                ]
         lines += ["```", ""]
     return "\n".join(lines)
 
@@ -204,8 +240,9 @@ def write_results_page(app) -> None:
     srcdir = Path(app.srcdir)
     results = gf.results_dir()
     examples_dirs = gallery_conf["examples_dirs"]
-    examples_root = (srcdir / (examples_dirs if isinstance(examples_dirs, str)
-                               else examples_dirs[0])).resolve()
+    examples_root = (
+        srcdir / (examples_dirs if isinstance(examples_dirs, str) else examples_dirs[0])
+    ).resolve()
     rows = collect_rows(srcdir, gallery_conf, results)
     text = render(rows, examples_root)
     page = srcdir / app.config.survey_results_page
@@ -215,10 +252,18 @@ def write_results_page(app) -> None:
         summary = []
         for r in rows:
             run = _read_json(results / f"{r.example.stem}.run.json")
-            summary.append({"example": r.example.stem, "folder": r.example.folder,
-                            "status": r.status, "seconds": r.seconds,
-                            "cpu_seconds": run.get("cpu_seconds") if r.seconds else None,
-                            "peak_rss_mib": r.peak_mib, "measurements": r.measurements})
+            summary.append(
+                {
+                    "example": r.example.stem,
+                    "folder": r.example.folder,
+                    "status": r.status,
+                    "seconds": r.seconds,
+                    "cpu_seconds": run.get("cpu_seconds") if r.seconds else None,
+                    "peak_rss_mib": r.peak_mib,
+                    "measurements": r.measurements,
+                }
+            )
         results.mkdir(parents=True, exist_ok=True)
         (results / "summary.json").write_text(
-            json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )

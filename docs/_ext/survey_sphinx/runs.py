@@ -61,6 +61,7 @@ def _peak_rss_mib() -> float:
     except OSError:
         pass
     import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -94,13 +95,27 @@ def record_run(gallery_conf: dict, fname: str | None, when: str) -> None:
     cpu = time.process_time() - _started.pop(stem + "/cpu", time.process_time())
     per_example = bool(_started.pop(stem + "/reset", 0.0))
     numbers = record.with_name(f"{stem}.jsonl")
-    reported = (sum(1 for line in numbers.read_text(encoding="utf-8").splitlines()
-                    if line.strip()) if numbers.exists() else 0)
+    reported = (
+        sum(1 for line in numbers.read_text(encoding="utf-8").splitlines() if line.strip())
+        if numbers.exists()
+        else 0
+    )
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({
-        "example": stem, "seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3),
-        "peak_rss_mib": round(_peak_rss_mib(), 1), "measurements": reported,
-        "peak_is_per_example": per_example, "pid": os.getpid()}) + "\n", encoding="utf-8")
+    record.write_text(
+        json.dumps(
+            {
+                "example": stem,
+                "seconds": round(elapsed, 3),
+                "cpu_seconds": round(cpu, 3),
+                "peak_rss_mib": round(_peak_rss_mib(), 1),
+                "measurements": reported,
+                "peak_is_per_example": per_example,
+                "pid": os.getpid(),
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 _watching_parent = False

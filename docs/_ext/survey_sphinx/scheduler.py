@@ -37,6 +37,7 @@ from . import freshness as gf
 
 def _logger():
     from sphinx.util import logging
+
     return logging.getLogger(__name__)
 
 
@@ -51,8 +52,9 @@ def cost_hints(path: Path | None) -> dict[str, float]:
         return {}
 
 
-def pending_examples(srcdir: Path, gallery_conf: dict,
-                     hints: dict[str, float] | None = None) -> list[gf.Example]:
+def pending_examples(
+    srcdir: Path, gallery_conf: dict, hints: dict[str, float] | None = None
+) -> list[gf.Example]:
     """Examples sphinx-gallery would execute in this build, in the order to run them."""
     from sphinx_gallery.py_source_parser import split_code_and_text_blocks
     from sphinx_gallery.utils import get_md5sum
@@ -99,15 +101,20 @@ def run_pending_examples(app) -> None:
     for example in todo:  # sphinx-gallery makes these per folder before its own runs
         (example.target.parent / "images" / "thumb").mkdir(parents=True, exist_ok=True)
     log = _logger()
-    log.info(f"[scheduler] running {len(todo)} example(s) in one pool of {jobs}, "
-             "longest first", color="white")
+    log.info(
+        f"[scheduler] running {len(todo)} example(s) in one pool of {jobs}, longest first",
+        color="white",
+    )
     start = time.perf_counter()
-    parallel = Parallel(n_jobs=jobs, pre_dispatch="n_jobs", batch_size=1, backend="loky",
-                        return_as="generator")
+    parallel = Parallel(
+        n_jobs=jobs, pre_dispatch="n_jobs", batch_size=1, backend="loky", return_as="generator"
+    )
     results = parallel(
-        delayed(generate_file_rst)(ex.source.name, str(ex.target.parent),
-                                   str(ex.source.parent), gallery_conf)
-        for ex in todo)
+        delayed(generate_file_rst)(
+            ex.source.name, str(ex.target.parent), str(ex.source.parent), gallery_conf
+        )
+        for ex in todo
+    )
     from sphinx_gallery.utils import get_md5sum
 
     failed = []
@@ -120,15 +127,22 @@ def run_pending_examples(app) -> None:
                 # the end of the build, and mark the page current for this build only:
                 # freshness.forget_failed_runs deletes the md5 again afterwards.
                 failed.append(example.stem)
-                gallery_conf["failing_examples"][os.path.normpath(example.source)] = (
-                    out_vars.get("formatted_exception", "(no traceback)"))
+                gallery_conf["failing_examples"][os.path.normpath(example.source)] = out_vars.get(
+                    "formatted_exception", "(no traceback)"
+                )
                 example.md5_file.write_text(get_md5sum(example.target, mode="t"))
-            log.info(f"[scheduler] {example.folder}/{example.source.name}: "
-                     + (f"{seconds:.1f} s" if ok else "failed"))
+            log.info(
+                f"[scheduler] {example.folder}/{example.source.name}: "
+                + (f"{seconds:.1f} s" if ok else "failed")
+            )
     except Exception as exc:  # noqa: BLE001 - whatever did not finish, sphinx-gallery runs
-        log.info(f"[scheduler] pool stopped ({type(exc).__name__}: {exc}); sphinx-gallery "
-                 "runs the examples that did not finish")
-    log.info(f"[scheduler] {len(todo) - len(failed)} example(s) ran in "
-             f"{time.perf_counter() - start:.1f} s")
+        log.info(
+            f"[scheduler] pool stopped ({type(exc).__name__}: {exc}); sphinx-gallery "
+            "runs the examples that did not finish"
+        )
+    log.info(
+        f"[scheduler] {len(todo) - len(failed)} example(s) ran in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     if not pending_examples(Path(app.srcdir), gallery_conf):
         gallery_conf["parallel"] = False  # everything is current: see above

@@ -66,7 +66,7 @@ def glossary_variants(path: Path = GLOSSARY) -> dict[str, str]:
             in_terms = False
             text = line.strip()
             if inside and term and text.startswith("不用："):
-                for variant in re.split(r"[、，,]", text[len("不用："):]):
+                for variant in re.split(r"[、，,]", text[len("不用：") :]):
                     if variant.strip():
                         variants[variant.strip()] = term
     return variants

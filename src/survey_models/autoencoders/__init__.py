@@ -20,27 +20,62 @@ Every name is importable from this package; the pages below document each submod
 from .anomaly import anomaly_scores, roc_auc
 from .contractive import ContractiveLoss, contractive_penalty, jacobian_norm_sq
 from .convolutional import ConvAutoencoder
-from .core import (Autoencoder, activation_derivative, make_activation, reconstruction_errors,
-                   reconstruction_loss, structure_of)
+from .core import (
+    Autoencoder,
+    activation_derivative,
+    make_activation,
+    reconstruction_errors,
+    reconstruction_loss,
+    structure_of,
+)
 from .denoising import DenoisingLoss, corrupt
-from .linear import (decoder_subspace, linear_autoencoder, pca_reconstruction_error,
-                     pca_subspace, principal_angles)
+from .linear import (
+    decoder_subspace,
+    linear_autoencoder,
+    pca_reconstruction_error,
+    pca_subspace,
+    principal_angles,
+)
 from .sparse import SparseLoss, kl_sparsity, mean_activation
 from .stacked import StackedEncoder, pretrain_stack
-from .variational import (VariationalAutoencoder, elbo, gaussian_kl, importance_weighted_bound,
-                          reparameterize, vae_loss)
+from .variational import (
+    VariationalAutoencoder,
+    elbo,
+    gaussian_kl,
+    importance_weighted_bound,
+    reparameterize,
+    vae_loss,
+)
 
 __all__ = [
-    "Autoencoder", "reconstruction_loss", "reconstruction_errors", "structure_of",
-    "make_activation", "activation_derivative",
-    "linear_autoencoder", "pca_subspace", "decoder_subspace", "principal_angles",
+    "Autoencoder",
+    "reconstruction_loss",
+    "reconstruction_errors",
+    "structure_of",
+    "make_activation",
+    "activation_derivative",
+    "linear_autoencoder",
+    "pca_subspace",
+    "decoder_subspace",
+    "principal_angles",
     "pca_reconstruction_error",
-    "StackedEncoder", "pretrain_stack",
-    "SparseLoss", "kl_sparsity", "mean_activation",
-    "DenoisingLoss", "corrupt",
-    "ContractiveLoss", "contractive_penalty", "jacobian_norm_sq",
+    "StackedEncoder",
+    "pretrain_stack",
+    "SparseLoss",
+    "kl_sparsity",
+    "mean_activation",
+    "DenoisingLoss",
+    "corrupt",
+    "ContractiveLoss",
+    "contractive_penalty",
+    "jacobian_norm_sq",
     "ConvAutoencoder",
-    "VariationalAutoencoder", "gaussian_kl", "reparameterize", "elbo", "vae_loss",
+    "VariationalAutoencoder",
+    "gaussian_kl",
+    "reparameterize",
+    "elbo",
+    "vae_loss",
     "importance_weighted_bound",
-    "anomaly_scores", "roc_auc",
+    "anomaly_scores",
+    "roc_auc",
 ]

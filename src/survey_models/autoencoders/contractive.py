@@ -23,9 +23,9 @@ from .core import Autoencoder, activation_derivative, check_autoencoder
 
 
 def _norm_sq_from_code(model: Autoencoder, h: torch.Tensor) -> torch.Tensor:
-    slope = activation_derivative(model.encoder_activation, h)           # σ'(a): (batch, hidden)
-    row_norms = (model.encoder_linear.weight ** 2).sum(dim=1)            # Σ_i W_ji²: (hidden,)
-    return (slope ** 2 * row_norms).sum(dim=1)
+    slope = activation_derivative(model.encoder_activation, h)  # σ'(a): (batch, hidden)
+    row_norms = (model.encoder_linear.weight**2).sum(dim=1)  # Σ_i W_ji²: (hidden,)
+    return (slope**2 * row_norms).sum(dim=1)
 
 
 def jacobian_norm_sq(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
@@ -47,8 +47,7 @@ class ContractiveLoss:
     """
 
     def __init__(self, contraction_weight: float = 0.1) -> None:
-        self.contraction_weight = check_nonnegative_float("contraction_weight",
-                                                          contraction_weight)
+        self.contraction_weight = check_nonnegative_float("contraction_weight", contraction_weight)
 
     def __call__(self, model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
         h = check_autoencoder(model).encode(x)

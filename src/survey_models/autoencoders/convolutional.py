@@ -33,8 +33,9 @@ class ConvAutoencoder(nn.Module):
     ``forward``: ``(batch, side²)`` in (0, 1).
     """
 
-    def __init__(self, channels: Sequence[int] = (8, 8), side: int = 8,
-                 activation: str = "relu") -> None:
+    def __init__(
+        self, channels: Sequence[int] = (8, 8), side: int = 8, activation: str = "relu"
+    ) -> None:
         super().__init__()
         if isinstance(channels, (str, bytes)) or len(channels) != 2:
             raise ValueError(f"channels must be two positive ints (c1, c2), got {channels!r}")
@@ -46,13 +47,21 @@ class ConvAutoencoder(nn.Module):
         self.n_input = side * side
         self.channels = (c1, c2)
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), make_activation(activation), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), make_activation(activation), nn.MaxPool2d(2))
+            nn.Conv2d(1, c1, 3, padding=1),
+            make_activation(activation),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            make_activation(activation),
+            nn.MaxPool2d(2),
+        )
         self.decoder = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c2, c1, 3, padding=1), make_activation(activation),
+            nn.Conv2d(c2, c1, 3, padding=1),
+            make_activation(activation),
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c1, 1, 3, padding=1), nn.Sigmoid())
+            nn.Conv2d(c1, 1, 3, padding=1),
+            nn.Sigmoid(),
+        )
 
     @property
     def code_size(self) -> int:
@@ -67,8 +76,9 @@ class ConvAutoencoder(nn.Module):
         check_tensor("h", h, ndim=4, floating=True)
         code = (self.channels[1], self.side // 4, self.side // 4)
         if h.shape[1:] != code:
-            raise ValueError(f"h must have shape (batch, {', '.join(map(str, code))}), got "
-                             f"{tuple(h.shape)}")
+            raise ValueError(
+                f"h must have shape (batch, {', '.join(map(str, code))}), got {tuple(h.shape)}"
+            )
         return self.decoder(h).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -52,14 +52,19 @@ class Autoencoder(nn.Module):
     Shapes: ``x: (batch, n_input)`` → ``h: (batch, n_hidden)`` → ``y: (batch, n_input)``.
     """
 
-    def __init__(self, n_input: int, n_hidden: int, encoder_activation: str = "sigmoid",
-                 decoder_activation: str = "sigmoid") -> None:
+    def __init__(
+        self,
+        n_input: int,
+        n_hidden: int,
+        encoder_activation: str = "sigmoid",
+        decoder_activation: str = "sigmoid",
+    ) -> None:
         super().__init__()
         self.n_input = check_positive_int("n_input", n_input)
         self.n_hidden = check_positive_int("n_hidden", n_hidden)
-        self.encoder_linear = nn.Linear(n_input, n_hidden)   # W1, b1
+        self.encoder_linear = nn.Linear(n_input, n_hidden)  # W1, b1
         self.encoder_activation = make_activation(encoder_activation, "encoder_activation")
-        self.decoder_linear = nn.Linear(n_hidden, n_input)   # W2, b2
+        self.decoder_linear = nn.Linear(n_hidden, n_input)  # W2, b2
         self.decoder_activation = make_activation(decoder_activation, "decoder_activation")
 
     @property
@@ -100,7 +105,7 @@ def activation_derivative(activation: nn.Module, h: torch.Tensor) -> torch.Tenso
     if isinstance(activation, nn.Sigmoid):
         return h * (1 - h)
     if isinstance(activation, nn.Tanh):
-        return 1 - h ** 2
+        return 1 - h**2
     if isinstance(activation, nn.ReLU):
         return (h > 0).to(h.dtype)
     if isinstance(activation, nn.Identity):
@@ -108,8 +113,9 @@ def activation_derivative(activation: nn.Module, h: torch.Tensor) -> torch.Tenso
     raise TypeError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
 
 
-def reconstruction_errors(model: nn.Module, x: torch.Tensor,
-                          target: torch.Tensor | None = None) -> torch.Tensor:
+def reconstruction_errors(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-example squared error ``‖y - target‖²``, shape ``(batch,)``.
 
     ``target`` defaults to ``x``. The mean of this is :func:`reconstruction_loss`; the
@@ -122,12 +128,13 @@ def reconstruction_errors(model: nn.Module, x: torch.Tensor,
     return ((y - target) ** 2).sum(dim=1)
 
 
-def reconstruction_loss(model: nn.Module, x: torch.Tensor,
-                        target: torch.Tensor | None = None) -> torch.Tensor:
+def reconstruction_loss(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean squared reconstruction error, summed over features and averaged over the batch.
 
     ``target`` defaults to ``x`` (plain autoencoder); a denoising autoencoder passes the
     clean input as ``target`` and a corrupted one as ``x``. Usable directly as the
     ``loss_fn`` of :func:`survey_models.train.fit`.
     """
-    return reconstruction_errors(model, x, target).mean()   # equation (3)
+    return reconstruction_errors(model, x, target).mean()  # equation (3)

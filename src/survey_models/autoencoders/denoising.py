@@ -24,8 +24,12 @@ def _check_noise(noise: str, noise_level: float) -> float:
     return check_nonnegative_float("noise_level", noise_level)
 
 
-def corrupt(x: torch.Tensor, noise: str = "mask", noise_level: float = 0.25,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def corrupt(
+    x: torch.Tensor,
+    noise: str = "mask",
+    noise_level: float = 0.25,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """The corruption ``q(x̃ | x)``; ``x: (batch, dim)``.
 
     ``noise="mask"`` zeroes each entry with probability ``noise_level`` (in [0, 1]);

@@ -19,8 +19,9 @@ from .core import Autoencoder, check_autoencoder
 
 def linear_autoencoder(n_input: int, n_hidden: int) -> Autoencoder:
     """An :class:`Autoencoder` with identity encoder and decoder activations."""
-    return Autoencoder(n_input, n_hidden, encoder_activation="identity",
-                       decoder_activation="identity")
+    return Autoencoder(
+        n_input, n_hidden, encoder_activation="identity", decoder_activation="identity"
+    )
 
 
 def pca_subspace(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -53,8 +54,9 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     check_tensor("a", a, ndim=2, floating=True)
     check_tensor("b", b, ndim=2, floating=True)
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"a and b must have the same number of rows, got {tuple(a.shape)} "
-                         f"and {tuple(b.shape)}")
+        raise ValueError(
+            f"a and b must have the same number of rows, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     qa, _ = torch.linalg.qr(a.double())
     qb, _ = torch.linalg.qr(b.double())
     cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
@@ -71,5 +73,10 @@ def pca_reconstruction_error(x_train: torch.Tensor, x: torch.Tensor, k: int) -> 
     return float(((recon - x) ** 2).sum(dim=1).mean())
 
 
-__all__ = ["linear_autoencoder", "pca_subspace", "decoder_subspace", "principal_angles",
-           "pca_reconstruction_error"]
+__all__ = [
+    "linear_autoencoder",
+    "pca_subspace",
+    "decoder_subspace",
+    "principal_angles",
+    "pca_reconstruction_error",
+]

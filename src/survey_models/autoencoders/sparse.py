@@ -31,8 +31,7 @@ def kl_sparsity(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
     rho = check_probability("rho", rho, open_interval=True)
     check_tensor("rho_hat", rho_hat, floating=True)
     rho_hat = rho_hat.clamp(_EPS, 1 - _EPS)
-    return (rho * torch.log(rho / rho_hat)
-            + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+    return (rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
 
 
 def mean_activation(model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
@@ -51,22 +50,27 @@ class SparseLoss:
     """
 
     def __init__(self, sparsity_target: float = 0.05, sparsity_weight: float = 3.0) -> None:
-        self.sparsity_target = check_probability("sparsity_target", sparsity_target,
-                                                 open_interval=True)
+        self.sparsity_target = check_probability(
+            "sparsity_target", sparsity_target, open_interval=True
+        )
         self.sparsity_weight = check_nonnegative_float("sparsity_weight", sparsity_weight)
 
     def __call__(self, model: Autoencoder, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(getattr(model, "encoder_activation", None), nn.Sigmoid):
-            raise ValueError("model must be an Autoencoder with encoder_activation='sigmoid' "
-                             "(the KL sparsity penalty needs hidden units in (0, 1))")
+            raise ValueError(
+                "model must be an Autoencoder with encoder_activation='sigmoid' "
+                "(the KL sparsity penalty needs hidden units in (0, 1))"
+            )
         h = model.encode(x)
         y = model.decode(h)
         recon = ((y - x) ** 2).sum(dim=1).mean()
         return recon + self.sparsity_weight * kl_sparsity(self.sparsity_target, h.mean(dim=0))
 
     def __repr__(self) -> str:
-        return (f"SparseLoss(sparsity_target={self.sparsity_target}, "
-                f"sparsity_weight={self.sparsity_weight})")
+        return (
+            f"SparseLoss(sparsity_target={self.sparsity_target}, "
+            f"sparsity_weight={self.sparsity_weight})"
+        )
 
 
 __all__ = ["kl_sparsity", "mean_activation", "SparseLoss"]

@@ -22,8 +22,9 @@ from .core import Autoencoder, make_activation, reconstruction_loss
 
 def _check_widths(widths: Sequence[int]) -> list[int]:
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
-        raise ValueError(f"widths must be a sequence of at least two layer widths "
-                         f"(input first), got {widths!r}")
+        raise ValueError(
+            f"widths must be a sequence of at least two layer widths (input first), got {widths!r}"
+        )
     return [check_positive_int(f"widths[{i}]", w) for i, w in enumerate(widths)]
 
 
@@ -40,19 +41,23 @@ class StackedEncoder(nn.Module):
     ``forward``: logits ``(batch, n_classes)`` (or the code when ``n_classes`` is None).
     """
 
-    def __init__(self, widths: Sequence[int], n_classes: int | None = None,
-                 activation: str = "sigmoid") -> None:
+    def __init__(
+        self, widths: Sequence[int], n_classes: int | None = None, activation: str = "sigmoid"
+    ) -> None:
         super().__init__()
         self.widths = _check_widths(widths)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(self.widths, self.widths[1:]))
         self.activations = nn.ModuleList(make_activation(activation) for _ in self.layers)
-        self.head = None if n_classes is None else nn.Linear(
-            self.widths[-1], check_positive_int("n_classes", n_classes))
+        self.head = (
+            None
+            if n_classes is None
+            else nn.Linear(self.widths[-1], check_positive_int("n_classes", n_classes))
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, ndim=2, last_dim=self.widths[0], floating=True)
         for layer, act in zip(self.layers, self.activations):
-            x = act(layer(x))                     # h_l = σ(W_l h_{l-1} + b_l), equation (1)
+            x = act(layer(x))  # h_l = σ(W_l h_{l-1} + b_l), equation (1)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,24 +68,36 @@ class StackedEncoder(nn.Module):
     def load_pretrained(self, autoencoders: Sequence[Autoencoder]) -> StackedEncoder:
         """Copy ``W1, b1`` of each pre-trained autoencoder into the matching layer."""
         if not isinstance(autoencoders, Sequence) or not all(
-                isinstance(a, Autoencoder) for a in autoencoders):
-            raise TypeError(f"autoencoders must be a sequence of Autoencoder, got "
-                            f"{autoencoders!r:.80}")
+            isinstance(a, Autoencoder) for a in autoencoders
+        ):
+            raise TypeError(
+                f"autoencoders must be a sequence of Autoencoder, got {autoencoders!r:.80}"
+            )
         if len(autoencoders) != len(self.layers):
-            raise ValueError(f"autoencoders must hold {len(self.layers)} models, one per "
-                             f"layer, got {len(autoencoders)}")
+            raise ValueError(
+                f"autoencoders must hold {len(self.layers)} models, one per "
+                f"layer, got {len(autoencoders)}"
+            )
         for i, (layer, ae) in enumerate(zip(self.layers, autoencoders)):
             if (ae.n_input, ae.n_hidden) != (layer.in_features, layer.out_features):
-                raise ValueError(f"autoencoders[{i}] is {ae.n_input}->{ae.n_hidden}, layer {i} "
-                                 f"needs {layer.in_features}->{layer.out_features}")
+                raise ValueError(
+                    f"autoencoders[{i}] is {ae.n_input}->{ae.n_hidden}, layer {i} "
+                    f"needs {layer.in_features}->{layer.out_features}"
+                )
             layer.weight.copy_(ae.encoder_linear.weight)
             layer.bias.copy_(ae.encoder_linear.bias)
         return self
 
 
-def pretrain_stack(x: torch.Tensor, widths: Sequence[int], *, activation: str = "sigmoid",
-                   loss_fn=reconstruction_loss, seed: int = 0, **fit_kwargs
-                   ) -> list[Autoencoder]:
+def pretrain_stack(
+    x: torch.Tensor,
+    widths: Sequence[int],
+    *,
+    activation: str = "sigmoid",
+    loss_fn=reconstruction_loss,
+    seed: int = 0,
+    **fit_kwargs,
+) -> list[Autoencoder]:
     """Greedy layer-wise pre-training: one :class:`Autoencoder` per pair of widths.
 
     Layer ``l`` is trained with :func:`survey_models.train.fit` on the codes of layers
@@ -96,8 +113,12 @@ def pretrain_stack(x: torch.Tensor, widths: Sequence[int], *, activation: str = 
     for i, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
         torch.manual_seed(seed + i)
         # The first layer reconstructs pixels in [0, 1]; upper layers reconstruct codes.
-        ae = Autoencoder(n_in, n_out, encoder_activation=activation,
-                         decoder_activation="sigmoid" if i == 0 else decoder)
+        ae = Autoencoder(
+            n_in,
+            n_out,
+            encoder_activation=activation,
+            decoder_activation="sigmoid" if i == 0 else decoder,
+        )
         train.fit(ae, loss_fn, codes, seed=seed + i, **fit_kwargs)
         autoencoders.append(ae)
         with torch.no_grad():

@@ -45,8 +45,9 @@ class VariationalAutoencoder(nn.Module):
     probabilities at ``z = μ(x)``, ``(batch, n_input)``.
     """
 
-    def __init__(self, n_input: int = 64, n_hidden: int = 128, n_latent: int = 2,
-                 activation: str = "tanh") -> None:
+    def __init__(
+        self, n_input: int = 64, n_hidden: int = 128, n_latent: int = 2, activation: str = "tanh"
+    ) -> None:
         super().__init__()
         self.n_input = check_positive_int("n_input", n_input)
         self.n_hidden = check_positive_int("n_hidden", n_hidden)
@@ -54,8 +55,9 @@ class VariationalAutoencoder(nn.Module):
         self.encoder = nn.Sequential(nn.Linear(n_input, n_hidden), make_activation(activation))
         self.mu = nn.Linear(n_hidden, n_latent)
         self.log_var = nn.Linear(n_hidden, n_latent)
-        self.decoder = nn.Sequential(nn.Linear(n_latent, n_hidden), make_activation(activation),
-                                     nn.Linear(n_hidden, n_input))
+        self.decoder = nn.Sequential(
+            nn.Linear(n_latent, n_hidden), make_activation(activation), nn.Linear(n_hidden, n_input)
+        )
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``μ(x)`` and ``log σ²(x)`` of ``q(z|x)``."""
@@ -73,8 +75,9 @@ class VariationalAutoencoder(nn.Module):
         return torch.sigmoid(self.decode_logits(mu))
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None,
-               binary: bool = False) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, binary: bool = False
+    ) -> torch.Tensor:
         """``n`` draws from the model: ``z ~ N(0, I)``, then the pixel probabilities
         ``p(x|z)`` (or, with ``binary=True``, Bernoulli draws from them); ``(n, n_input)``."""
         n = check_positive_int("n", n)
@@ -91,18 +94,23 @@ def _check_gaussian(mu: object, log_var: object) -> None:
     check_tensor("log_var", log_var, floating=True)
     assert isinstance(mu, torch.Tensor) and isinstance(log_var, torch.Tensor)
     if log_var.shape != mu.shape:
-        raise ValueError(f"log_var must have the shape of mu {tuple(mu.shape)}, got "
-                         f"{tuple(log_var.shape)}")
+        raise ValueError(
+            f"log_var must have the shape of mu {tuple(mu.shape)}, got {tuple(log_var.shape)}"
+        )
 
 
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """``KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² - 1 - log σ_j²)``; shape ``(batch,)``."""
     _check_gaussian(mu, log_var)
-    return 0.5 * (mu ** 2 + log_var.exp() - 1 - log_var).sum(dim=-1)
+    return 0.5 * (mu**2 + log_var.exp() - 1 - log_var).sum(dim=-1)
 
 
-def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def reparameterize(
+    mu: torch.Tensor,
+    log_var: torch.Tensor,
+    eps: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``z = μ + σ ⊙ ε`` with ``ε ~ N(0, I)`` (given or drawn): differentiable in μ and σ.
 
     A given ``eps`` has the shape of ``mu`` or extra leading (sample) dimensions.
@@ -112,26 +120,32 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | 
         eps = torch.randn(mu.shape, generator=generator, device=mu.device)
     else:
         check_tensor("eps", eps, floating=True)
-        if eps.shape[eps.dim() - mu.dim():] != mu.shape:
-            raise ValueError(f"eps must end with the shape of mu {tuple(mu.shape)}, got "
-                             f"{tuple(eps.shape)}")
+        if eps.shape[eps.dim() - mu.dim() :] != mu.shape:
+            raise ValueError(
+                f"eps must end with the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}"
+            )
     return mu + (0.5 * log_var).exp() * eps
 
 
 def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``log p(x|z) = Σ_i x_i log p_i + (1-x_i) log(1-p_i)`` from logits; sums the last dim."""
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits),
-                                               reduction="none").sum(dim=-1)
+    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(
+        dim=-1
+    )
 
 
-def elbo(model: VariationalAutoencoder, x: torch.Tensor, n_samples: int = 1,
-         generator: torch.Generator | None = None) -> torch.Tensor:
+def elbo(
+    model: VariationalAutoencoder,
+    x: torch.Tensor,
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """The ELBO of each example, ``(batch,)``: a Monte Carlo estimate of the expected
     log-likelihood (``n_samples`` reparameterised draws) minus the analytic KL."""
     n_samples = check_positive_int("n_samples", n_samples)
     mu, log_var = model.encode(x)
     eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device)
-    z = reparameterize(mu, log_var, eps)                           # (n_samples, batch, latent)
+    z = reparameterize(mu, log_var, eps)  # (n_samples, batch, latent)
     expected_ll = bernoulli_log_likelihood(model.decode_logits(z), x).mean(dim=0)
     return expected_ll - gaussian_kl(mu, log_var)
 
@@ -146,18 +160,31 @@ def _log_normal(z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> tor
 
 
 @torch.no_grad()
-def importance_weighted_bound(model: VariationalAutoencoder, x: torch.Tensor, k: int = 100,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
+def importance_weighted_bound(
+    model: VariationalAutoencoder,
+    x: torch.Tensor,
+    k: int = 100,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``log (1/k) Σ_i p(x|z_i) p(z_i) / q(z_i|x)``, ``z_i ~ q(z|x)``, per example ``(batch,)``."""
     k = check_positive_int("k", k)
     mu, log_var = model.encode(x)
     eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device)
-    z = reparameterize(mu, log_var, eps)                           # (k, batch, latent)
-    log_w = (bernoulli_log_likelihood(model.decode_logits(z), x)
-             + _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-             - _log_normal(z, mu, log_var))
+    z = reparameterize(mu, log_var, eps)  # (k, batch, latent)
+    log_w = (
+        bernoulli_log_likelihood(model.decode_logits(z), x)
+        + _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+        - _log_normal(z, mu, log_var)
+    )
     return torch.logsumexp(log_w, dim=0) - math.log(k)
 
 
-__all__ = ["VariationalAutoencoder", "gaussian_kl", "reparameterize",
-           "bernoulli_log_likelihood", "elbo", "vae_loss", "importance_weighted_bound"]
+__all__ = [
+    "VariationalAutoencoder",
+    "gaussian_kl",
+    "reparameterize",
+    "bernoulli_log_likelihood",
+    "elbo",
+    "vae_loss",
+    "importance_weighted_bound",
+]
