@@ -68,8 +68,7 @@ def causal_mask(length: int, device: torch.device | str | None = None) -> torch.
     return torch.ones(length, length, dtype=torch.bool, device=device).tril()
 
 
-def _check_qkv(q: object, k: object, v: object) -> tuple[torch.Tensor, torch.Tensor,
-                                                             torch.Tensor]:
+def _check_qkv(q: object, k: object, v: object) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     q = check_tensor("q", q, floating=True)
     k = check_tensor("k", k, floating=True)
     v = check_tensor("v", v, floating=True)
@@ -77,14 +76,20 @@ def _check_qkv(q: object, k: object, v: object) -> tuple[torch.Tensor, torch.Ten
         if t.dim() < 2:
             raise ValueError(f"{name} must have shape (..., length, dim), got {tuple(t.shape)}")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError("q and k must have the same last dimension (the key size d_k), got "
-                         f"q {tuple(q.shape)} and k {tuple(k.shape)}")
+        raise ValueError(
+            "q and k must have the same last dimension (the key size d_k), got "
+            f"q {tuple(q.shape)} and k {tuple(k.shape)}"
+        )
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError("k and v must have the same number of positions (dim -2), got "
-                         f"k {tuple(k.shape)} and v {tuple(v.shape)}")
+        raise ValueError(
+            "k and v must have the same number of positions (dim -2), got "
+            f"k {tuple(k.shape)} and v {tuple(v.shape)}"
+        )
     if not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
-        raise ValueError("q, k and v must have the same leading (batch, head) dimensions, got "
-                         f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}")
+        raise ValueError(
+            "q, k and v must have the same leading (batch, head) dimensions, got "
+            f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+        )
     if not (q.dtype == k.dtype == v.dtype):
         raise ValueError(f"q, k and v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     return q, k, v
@@ -97,24 +102,32 @@ def _check_mask(mask: object, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor 
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
     if mask.dtype != torch.bool and mask.dtype != q.dtype:
-        raise ValueError("mask must be a bool tensor (True = may attend) or a float tensor of "
-                         f"the same dtype as q ({q.dtype}) added to the scores, got dtype "
-                         f"{mask.dtype}")
+        raise ValueError(
+            "mask must be a bool tensor (True = may attend) or a float tensor of "
+            f"the same dtype as q ({q.dtype}) added to the scores, got dtype "
+            f"{mask.dtype}"
+        )
     scores_shape = (*q.shape[:-1], k.shape[-2])
     try:
         shape = torch.broadcast_shapes(mask.shape, scores_shape)
     except RuntimeError:
         shape = None
     if shape != torch.Size(scores_shape):
-        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the "
-                         f"attention scores' shape {scores_shape} (..., Tq, Tk)")
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the "
+            f"attention scores' shape {scores_shape} (..., Tq, Tk)"
+        )
     return mask
 
 
-def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                                 mask: torch.Tensor | None = None, dropout: float = 0.0,
-                                 generator: torch.Generator | None = None,
-                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Equation (5), written out: ``softmax(Q Kᵀ / √d_k + M) V``.
 
     Args:
@@ -136,24 +149,28 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     mask = _check_mask(mask, q, k)
     dropout = check_probability("dropout", dropout)
     d_k = q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)           # Q Kᵀ / √d_k
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # Q Kᵀ / √d_k
     if mask is not None:
         if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, float("-inf"))    # forbidden → -∞
+            scores = scores.masked_fill(~mask, float("-inf"))  # forbidden → -∞
         else:
-            scores = scores + mask                               # + M
-    weights = torch.softmax(scores, dim=-1)                      # softmax over keys
+            scores = scores + mask  # + M
+    weights = torch.softmax(scores, dim=-1)  # softmax over keys
     attended = weights
     if dropout > 0:
         keep = torch.rand(weights.shape, generator=generator, device=weights.device) >= dropout
         attended = weights * keep / (1.0 - dropout)
-    return attended @ v, weights                                 # (…) V
+    return attended @ v, weights  # (…) V
 
 
-def fast_scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                                      mask: torch.Tensor | None = None,
-                                      dropout: float = 0.0, is_causal: bool = False
-                                      ) -> torch.Tensor:
+def fast_scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout: float = 0.0,
+    is_causal: bool = False,
+) -> torch.Tensor:
     """The same computation through :func:`torch.nn.functional.scaled_dot_product_attention`.
 
     Takes the arguments of :func:`scaled_dot_product_attention` (plus ``is_causal``, which
@@ -165,8 +182,9 @@ def fast_scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch
     dropout = check_probability("dropout", dropout)
     if is_causal and mask is not None:
         raise ValueError("give either mask or is_causal=True, not both")
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
-                                          is_causal=bool(is_causal))
+    return F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, dropout_p=dropout, is_causal=bool(is_causal)
+    )
 
 
 class MultiHeadAttention(nn.Module):
@@ -192,8 +210,16 @@ class MultiHeadAttention(nn.Module):
     :class:`torch.nn.MultiheadAttention`.
     """
 
-    def __init__(self, d_model: int, n_head: int, dropout: float = 0.0, bias: bool = True,
-                 kdim: int | None = None, vdim: int | None = None, fast: bool = True) -> None:
+    def __init__(
+        self,
+        d_model: int,
+        n_head: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        fast: bool = True,
+    ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
         self.n_head = check_positive_int("n_head", n_head)
@@ -204,24 +230,31 @@ class MultiHeadAttention(nn.Module):
         self.dropout = check_probability("dropout", dropout)
         self.d_head = d_model // n_head
         self.fast = bool(fast)
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)     # W^Q (all heads)
-        self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)   # W^K
-        self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)   # W^V
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)   # W^O
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W^Q (all heads)
+        self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)  # W^K
+        self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)  # W^V
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
 
     def extra_repr(self) -> str:
-        return (f"d_model={self.d_model}, n_head={self.n_head}, d_head={self.d_head}, "
-                f"dropout={self.dropout}, fast={self.fast}")
+        return (
+            f"d_model={self.d_model}, n_head={self.n_head}, d_head={self.d_head}, "
+            f"dropout={self.dropout}, fast={self.fast}"
+        )
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         # (B, T, d_model) → (B, n_head, T, d_head)
         b, t, _ = x.shape
         return x.view(b, t, self.n_head, self.d_head).transpose(1, 2)
 
-    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None,
-                value: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                need_weights: bool = False, is_causal: bool = False
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        need_weights: bool = False,
+        is_causal: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend from ``query`` to ``key``/``value`` (self-attention when they are omitted).
 
         ``is_causal=True`` applies :func:`causal_mask` (self-attention only, no ``mask``).
@@ -234,48 +267,58 @@ class MultiHeadAttention(nn.Module):
         check_tensor("key", key, ndim=3, last_dim=self.kdim, floating=True)
         check_tensor("value", value, ndim=3, last_dim=self.vdim, floating=True)
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError("query, key and value must share the batch size and key/value "
-                             f"the length, got query {tuple(query.shape)}, key "
-                             f"{tuple(key.shape)}, value {tuple(value.shape)}")
+            raise ValueError(
+                "query, key and value must share the batch size and key/value "
+                f"the length, got query {tuple(query.shape)}, key "
+                f"{tuple(key.shape)}, value {tuple(value.shape)}"
+            )
         if is_causal:
             if mask is not None:
                 raise ValueError("give either mask or is_causal=True, not both")
             if key.shape[1] != query.shape[1]:
-                raise ValueError("is_causal=True needs as many keys as queries, got "
-                                 f"{query.shape[1]} queries and {key.shape[1]} keys")
+                raise ValueError(
+                    "is_causal=True needs as many keys as queries, got "
+                    f"{query.shape[1]} queries and {key.shape[1]} keys"
+                )
         if mask is not None:
             if not isinstance(mask, torch.Tensor):
                 raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
             if mask.dim() == 3:
-                mask = mask.unsqueeze(1)                          # (B, 1, Tq, Tk): all heads
+                mask = mask.unsqueeze(1)  # (B, 1, Tq, Tk): all heads
             elif mask.dim() not in (2, 4):
-                raise ValueError("mask must have shape (Tq, Tk), (B, Tq, Tk) or "
-                                 f"(B, n_head, Tq, Tk), got {tuple(mask.shape)}")
-        q = self._split(self.q_proj(query))                       # X_q W^Q, per head
-        k = self._split(self.k_proj(key))                         # X_k W^K
-        v = self._split(self.v_proj(value))                       # X_v W^V
+                raise ValueError(
+                    "mask must have shape (Tq, Tk), (B, Tq, Tk) or "
+                    f"(B, n_head, Tq, Tk), got {tuple(mask.shape)}"
+                )
+        q = self._split(self.q_proj(query))  # X_q W^Q, per head
+        k = self._split(self.k_proj(key))  # X_k W^K
+        v = self._split(self.v_proj(value))  # X_v W^V
         p = self.dropout if self.training else 0.0
         weights = None
         if self.fast and not need_weights:
-            out = fast_scaled_dot_product_attention(q, k, v, mask=mask, dropout=p,
-                                                    is_causal=is_causal)
+            out = fast_scaled_dot_product_attention(
+                q, k, v, mask=mask, dropout=p, is_causal=is_causal
+            )
         else:
             if is_causal:
                 mask = causal_mask(query.shape[1], device=query.device)
             out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout=p)
         b, _, tq, _ = out.shape
-        out = out.transpose(1, 2).reshape(b, tq, self.d_model)    # Concat(head_1..head_h)
-        return self.out_proj(out), weights                        # … W^O
+        out = out.transpose(1, 2).reshape(b, tq, self.d_model)  # Concat(head_1..head_h)
+        return self.out_proj(out), weights  # … W^O
 
     @torch.no_grad()
     def load_from_torch(self, other: nn.MultiheadAttention) -> MultiHeadAttention:
         """Copy the weights of a :class:`torch.nn.MultiheadAttention` with the same sizes."""
         if not isinstance(other, nn.MultiheadAttention):
-            raise TypeError(f"other must be a torch.nn.MultiheadAttention, got "
-                            f"{type(other).__name__}")
+            raise TypeError(
+                f"other must be a torch.nn.MultiheadAttention, got {type(other).__name__}"
+            )
         if other.embed_dim != self.d_model or other.num_heads != self.n_head:
-            raise ValueError(f"other has embed_dim={other.embed_dim}, num_heads="
-                             f"{other.num_heads}; expected {self.d_model}, {self.n_head}")
+            raise ValueError(
+                f"other has embed_dim={other.embed_dim}, num_heads="
+                f"{other.num_heads}; expected {self.d_model}, {self.n_head}"
+            )
         d = self.d_model
         if other.in_proj_weight is not None:
             wq, wk, wv = other.in_proj_weight.split(d, dim=0)
@@ -283,18 +326,34 @@ class MultiHeadAttention(nn.Module):
             wq, wk, wv = other.q_proj_weight, other.k_proj_weight, other.v_proj_weight
         for lin, w in ((self.q_proj, wq), (self.k_proj, wk), (self.v_proj, wv)):
             if lin.weight.shape != w.shape:
-                raise ValueError(f"weight shapes differ: ours {tuple(lin.weight.shape)}, "
-                                 f"other {tuple(w.shape)}")
+                raise ValueError(
+                    f"weight shapes differ: ours {tuple(lin.weight.shape)}, other {tuple(w.shape)}"
+                )
             lin.weight.copy_(w)
+        # A module without biases computes what ours does with zero biases: copy zeros,
+        # so that after loading both compute the same function.
         if other.in_proj_bias is not None:
             if self.q_proj.bias is None:
                 raise ValueError("other has biases but this module was built with bias=False")
-            for lin, bvec in zip((self.q_proj, self.k_proj, self.v_proj),
-                                 other.in_proj_bias.split(d, dim=0)):
+            in_biases = other.in_proj_bias.split(d, dim=0)
+        else:
+            in_biases = (None, None, None)
+        for lin, bvec in zip((self.q_proj, self.k_proj, self.v_proj), in_biases):
+            if lin.bias is None:
+                continue
+            if bvec is None:
+                lin.bias.zero_()
+            else:
                 lin.bias.copy_(bvec)
         self.out_proj.weight.copy_(other.out_proj.weight)
-        if other.out_proj.bias is not None and self.out_proj.bias is not None:
+        if other.out_proj.bias is not None:
+            if self.out_proj.bias is None:
+                raise ValueError(
+                    "other has an output bias but this module was built with bias=False"
+                )
             self.out_proj.bias.copy_(other.out_proj.bias)
+        elif self.out_proj.bias is not None:
+            self.out_proj.bias.zero_()
         return self
 
 
@@ -318,43 +377,56 @@ class AdditiveAttention(nn.Module):
         self.query_dim = check_positive_int("query_dim", query_dim)
         self.key_dim = check_positive_int("key_dim", key_dim)
         self.hidden_dim = check_positive_int("hidden_dim", hidden_dim)
-        self.W = nn.Linear(query_dim, hidden_dim, bias=False)   # W s_i
-        self.U = nn.Linear(key_dim, hidden_dim, bias=True)      # U h_j (+ bias)
-        self.v = nn.Linear(hidden_dim, 1, bias=False)           # vᵀ
+        self.W = nn.Linear(query_dim, hidden_dim, bias=False)  # W s_i
+        self.U = nn.Linear(key_dim, hidden_dim, bias=True)  # U h_j (+ bias)
+        self.v = nn.Linear(hidden_dim, 1, bias=False)  # vᵀ
 
     def extra_repr(self) -> str:
         return f"query_dim={self.query_dim}, key_dim={self.key_dim}, hidden_dim={self.hidden_dim}"
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor,
-                values: torch.Tensor | None = None, mask: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         check_tensor("query", query, last_dim=self.query_dim, floating=True)
         single = query.dim() == 2
         if single:
             query = query.unsqueeze(1)
         check_tensor("query", query, ndim=3)
         check_tensor("keys", keys, ndim=3, last_dim=self.key_dim, floating=True)
-        values = keys if values is None else check_tensor("values", values, ndim=3,
-                                                           floating=True)
+        values = keys if values is None else check_tensor("values", values, ndim=3, floating=True)
         if keys.shape[0] != query.shape[0] or values.shape[:2] != keys.shape[:2]:
-            raise ValueError("query, keys and values must share the batch size and keys/values "
-                             f"the length, got query {tuple(query.shape)}, keys "
-                             f"{tuple(keys.shape)}, values {tuple(values.shape)}")
+            raise ValueError(
+                "query, keys and values must share the batch size and keys/values "
+                f"the length, got query {tuple(query.shape)}, keys "
+                f"{tuple(keys.shape)}, values {tuple(values.shape)}"
+            )
         # (B, Tq, 1, H) + (B, 1, Tk, H) → tanh → vᵀ → scores (B, Tq, Tk)
         scores = self.v(torch.tanh(self.W(query).unsqueeze(2) + self.U(keys).unsqueeze(1)))
         scores = scores.squeeze(-1)
         if mask is not None:
             if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-                raise ValueError("mask must be a bool tensor (True = may attend), got "
-                                 f"{getattr(mask, 'dtype', type(mask).__name__)}")
+                raise ValueError(
+                    "mask must be a bool tensor (True = may attend), got "
+                    f"{getattr(mask, 'dtype', type(mask).__name__)}"
+                )
             if mask.dim() == 2:
                 mask = mask.unsqueeze(1)
-            if mask.dim() != 3 or mask.shape[0] != scores.shape[0] or mask.shape[-1] != scores.shape[-1]:
-                raise ValueError(f"mask must have shape (B, Tk) or (B, Tq, Tk) = "
-                                 f"{tuple(scores.shape)}, got {tuple(mask.shape)}")
+            if (
+                mask.dim() != 3
+                or mask.shape[0] != scores.shape[0]
+                or mask.shape[-1] != scores.shape[-1]
+            ):
+                raise ValueError(
+                    f"mask must have shape (B, Tk) or (B, Tq, Tk) = "
+                    f"{tuple(scores.shape)}, got {tuple(mask.shape)}"
+                )
             scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)                 # α_ij
-        context = weights @ values                              # c_i = Σ_j α_ij h_j
+        weights = torch.softmax(scores, dim=-1)  # α_ij
+        context = weights @ values  # c_i = Σ_j α_ij h_j
         if single:
             return context.squeeze(1), weights.squeeze(1)
         return context, weights
@@ -362,9 +434,14 @@ class AdditiveAttention(nn.Module):
 
 # --- a small task where the answer depends on one distant token ----------------------------
 
-def key_value_recall(n: int, n_pairs: int = 16, n_keys: int = 32, n_values: int = 10,
-                     generator: torch.Generator | None = None
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+
+def key_value_recall(
+    n: int,
+    n_pairs: int = 16,
+    n_keys: int = 32,
+    n_values: int = 10,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Associative recall: ``n_pairs`` (key, value) pairs, then a query key; answer its value.
 
     Keys within a sequence are distinct (drawn without replacement from ``n_keys``);
@@ -377,8 +454,9 @@ def key_value_recall(n: int, n_pairs: int = 16, n_keys: int = 32, n_values: int 
     n_keys = check_positive_int("n_keys", n_keys)
     n_values = check_positive_int("n_values", n_values)
     if n_keys < n_pairs:
-        raise ValueError(f"n_keys ({n_keys}) must be at least n_pairs ({n_pairs}) for "
-                         "distinct keys")
+        raise ValueError(
+            f"n_keys ({n_keys}) must be at least n_pairs ({n_pairs}) for distinct keys"
+        )
     keys = torch.rand(n, n_keys, generator=generator).argsort(dim=1)[:, :n_pairs]
     values = torch.randint(n_values, (n, n_pairs), generator=generator)
     where = torch.randint(n_pairs, (n,), generator=generator)
@@ -421,20 +499,24 @@ class RecallModel(nn.Module):
             self.attention = AdditiveAttention(d_model, d_model, d_model)
         else:
             self.attention = None
-        self.readout = nn.Sequential(nn.Linear(d_model, 2 * d_model), nn.ReLU(),
-                                     nn.Linear(2 * d_model, n_values))
+        self.readout = nn.Sequential(
+            nn.Linear(d_model, 2 * d_model), nn.ReLU(), nn.Linear(2 * d_model, n_values)
+        )
 
-    def forward(self, keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         for name, t in (("keys", keys), ("values", values), ("query", query)):
             check_tensor(name, t)
             if t.dtype != torch.long:
                 raise TypeError(f"{name} must be an int64 tensor of ids, got dtype {t.dtype}")
         if keys.shape != values.shape or keys.dim() != 2 or query.shape != keys.shape[:1]:
-            raise ValueError("keys and values must be (B, P) and query (B,), got "
-                             f"{tuple(keys.shape)}, {tuple(values.shape)}, {tuple(query.shape)}")
-        pairs = self.key_embedding(keys) + self.value_embedding(values)      # (B, P, d)
-        q = self.query_embedding(query).unsqueeze(1)                           # (B, 1, d)
+            raise ValueError(
+                "keys and values must be (B, P) and query (B,), got "
+                f"{tuple(keys.shape)}, {tuple(values.shape)}, {tuple(query.shape)}"
+            )
+        pairs = self.key_embedding(keys) + self.value_embedding(values)  # (B, P, d)
+        q = self.query_embedding(query).unsqueeze(1)  # (B, 1, d)
         if self.kind == "dot":
             context, w = self.attention(q, pairs, pairs, need_weights=True)
             context, w = context[:, 0], w[:, 0, 0]
@@ -446,7 +528,12 @@ class RecallModel(nn.Module):
         return self.readout(context), w
 
 
-def recall_loss(model: RecallModel, keys: torch.Tensor, values: torch.Tensor,
-                query: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def recall_loss(
+    model: RecallModel,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    query: torch.Tensor,
+    target: torch.Tensor,
+) -> torch.Tensor:
     """Cross-entropy of the recalled value (a ``loss_fn`` for :func:`survey_models.train.fit`)."""
     return F.cross_entropy(model(keys, values, query)[0], target)
