@@ -138,3 +138,18 @@ def test_gallery_strings_are_translated():
         assert english not in out
     assert ":ref:`跳到页尾 <sphx_glr_download_a_b.py>`" in out and "0 分 2.714 秒" in out
     assert ":download:`下载 Python 源代码：b.py <b.py>`" in out
+
+
+def test_glossary_names_map_to_the_chapter_that_explains_them(tmp_path):
+    glossary = tmp_path / "glossary.md"
+    glossary.write_text(
+        "```{glossary}\n变分自编码器\nvariational autoencoder, VAE\n"
+        "  释义。见 {doc}`survey/02-autoencoders`。\n\n"
+        "术语表外\nnot a chapter\n  释义。见 {doc}`references`。\n```\n",
+        encoding="utf-8",
+    )
+    assert zh_search.glossary_concepts(glossary) == {
+        "变分自编码器": "survey/02-autoencoders",
+        "variational autoencoder": "survey/02-autoencoders",
+        "vae": "survey/02-autoencoders",
+    }

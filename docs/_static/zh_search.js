@@ -127,19 +127,38 @@
    * query keeps its score; the others rank below the chapters.
    */
   const OBJECT_PARTIAL_CAP = 4;
+  /*
+   * A word found in the text scores the same (5) on every page that has it, and Sphinx
+   * breaks ties by title, so "VAE" listed API pages before the chapter on autoencoders.
+   * Among equal scores a chapter of the survey goes first; any title match still wins.
+   */
+  const CHAPTER_BONUS = 1;
+  /*
+   * A query that names a glossary term ("VAE", "GAN", "变分自编码器") is a concept: the
+   * chapter the glossary points to for it (window.SURVEY_CONCEPTS) goes above every other
+   * page, API objects named by the same word included.
+   */
+  const CONCEPT_BONUS = 30;
+
+  function conceptChapters() {
+    const concepts = window.SURVEY_CONCEPTS || {};
+    return new Set(lastWords.map((w) => concepts[w]).filter(Boolean));
+  }
 
   function rescore(result) {
     const [docname, title, , , score, , kind] = result;
     if (docname === "glossary" && kind === "index") return Math.min(score, GLOSSARY_CAP);
+    if (conceptChapters().has(docname) && kind !== "object") return score + CONCEPT_BONUS;
     if (kind === "object") {
       const name = String(title).split(".").pop().toLowerCase();
       return lastWords.includes(name) ? score : Math.min(score, OBJECT_PARTIAL_CAP);
     }
+    const chapter = docname.startsWith("survey/") && kind === "text" ? CHAPTER_BONUS : 0;
     if (lastWords.length < 2 || typeof Search === "undefined") {
-      return score;
+      return score + chapter;
     }
     const hits = lastWords.filter((word) => inTitle(word, docname)).length;
-    return score + TITLE_WORD_BONUS * hits;
+    return score + chapter + TITLE_WORD_BONUS * hits;
   }
   function installScorer() {
     if (typeof Scorer !== "undefined" && !Scorer.score) Scorer.score = rescore;

@@ -72,9 +72,47 @@ def glossary_variants(path: Path = GLOSSARY) -> dict[str, str]:
     return variants
 
 
+_SEE = re.compile(r"见 \{doc\}`(survey/[^`<>]+)`")
+
+
+def glossary_concepts(path: Path = GLOSSARY) -> dict[str, str]:
+    """``{name: chapter}``: every name of a glossary term (Chinese, English, abbreviation;
+    lower case) mapped to the survey chapter its entry points to ("见 {doc}`survey/…`")."""
+    concepts: dict[str, str] = {}
+    if not path.exists():
+        return concepts
+    names: list[str] = []
+    inside, in_terms = False, False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```{glossary}"):
+            inside, names, in_terms = True, [], False
+        elif inside and line.startswith("```"):
+            inside = False
+        elif inside and line.strip() and not line[0].isspace():
+            if not in_terms:
+                names = []
+            names += [n.strip().lower() for n in line.split(",") if n.strip()]
+            in_terms = True
+        else:
+            in_terms = False
+            chapter = _SEE.search(line)
+            if inside and chapter:
+                for name in names:
+                    concepts.setdefault(name, chapter.group(1))
+    return concepts
+
+
 def synonyms_script() -> str:
-    """The JavaScript that hands the glossary's variants to ``_static/zh_search.js``."""
-    return "window.SURVEY_SYNONYMS = " + json.dumps(glossary_variants(), ensure_ascii=False) + ";"
+    """The JavaScript that hands the glossary to ``_static/zh_search.js``: the variants
+    to rewrite in a query, and the chapter that explains each term."""
+
+    def dump(value: dict) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    return (
+        f"window.SURVEY_SYNONYMS = {dump(glossary_variants())};\n"
+        f"window.SURVEY_CONCEPTS = {dump(glossary_concepts())};"
+    )
 
 
 def user_dictionary_terms() -> list[str]:
