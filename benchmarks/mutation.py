@@ -38,6 +38,7 @@ import ast
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -53,111 +54,318 @@ RESULTS = ROOT / "benchmarks" / "results" / "mutation.txt"
 # module (relative to the package) → (its test files, functions to mutate or None = all)
 MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "attention.py": (("tests/test_attention.py",), None),
-    "autoencoders/core.py": (("tests/test_autoencoders.py",
-                              "tests/test_autoencoder_variants.py"), None),
+    "autoencoders/core.py": (
+        ("tests/test_autoencoders.py", "tests/test_autoencoder_variants.py"),
+        None,
+    ),
     "transformer.py": (("tests/test_transformer.py",), None),
     "diffusion.py": (("tests/test_diffusion.py",), None),
-    "gan.py": (("tests/test_gan.py",),
-               ("_logits", "discriminator_loss", "generator_loss_saturating",
-                "generator_loss_nonsaturating", "critic_loss_wasserstein",
-                "generator_loss_wasserstein", "discriminator_loss_hinge",
-                "gradient_penalty")),
+    "gan.py": (
+        ("tests/test_gan.py",),
+        (
+            "_logits",
+            "discriminator_loss",
+            "generator_loss_saturating",
+            "generator_loss_nonsaturating",
+            "critic_loss_wasserstein",
+            "generator_loss_wasserstein",
+            "discriminator_loss_hinge",
+            "gradient_penalty",
+        ),
+    ),
 }
 DEFAULT_MODULES = ("attention.py", "autoencoders/core.py")
 
 # Mutants that compute exactly what the original computes: (module, function, statement,
 # source of the mutated node, mutation, why). "statement" is the enclosing statement's
-# source (its first line for if/for/with), whitespace collapsed. They stay "survived".
+# source (its header for if/for/with); whitespace is ignored. They stay "survived".
 EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
-    ("attention.py", "scaled_dot_product_attention", "if dropout > 0:", "dropout > 0",
-     "> → >=", "dropout = 0 then keeps every weight (rand >= 0) and divides by 1.0"),
-    ("attention.py", "scaled_dot_product_attention",
-     "keep = torch.rand(weights.shape, generator=generator, device=weights.device) >= dropout",
-     "torch.rand(weights.shape, generator=generator, device=weights.device) >= dropout",
-     ">= → >", "rand() == dropout has probability ~2^-24 per entry: no test can tell"),
-    ("attention.py", "_check_mask", "shape = torch.broadcast_shapes(mask.shape, scores_shape)",
-     "torch.broadcast_shapes(mask.shape, scores_shape)", "swap the first two arguments",
-     "broadcasting is symmetric"),
-    ("attention.py", "scaled_dot_product_attention",
-     "scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)", "k.transpose(-2, -1)",
-     "swap the first two arguments", "transpose(-1, -2) is transpose(-2, -1)"),
-    ("attention.py", "MultiHeadAttention._split",
-     "return x.view(b, t, self.n_head, self.d_head).transpose(1, 2)",
-     "x.view(b, t, self.n_head, self.d_head).transpose(1, 2)", "swap the first two arguments",
-     "transpose(2, 1) is transpose(1, 2)"),
-    ("attention.py", "MultiHeadAttention.forward",
-     "out = out.transpose(1, 2).reshape(b, tq, self.d_model)", "out.transpose(1, 2)",
-     "swap the first two arguments", "transpose(2, 1) is transpose(1, 2)"),
-    ("attention.py", "AdditiveAttention.__init__",
-     "self.v = nn.Linear(hidden_dim, 1, bias=False)", "False", "False → True",
-     "a bias on v adds one constant to a row of scores, which the softmax cancels"),
-    ("attention.py", "RecallModel.__init__",
-     'self.attention: nn.Module | None = MultiHeadAttention(d_model, 1, fast=False)',
-     "False", "False → True", "forward asks for the weights, which takes the teaching path "
-     "whatever fast is"),
-    ("attention.py", "RecallModel.forward",
-     "context, w = self.attention(q, pairs, pairs, need_weights=True)", "True",
-     "True → False", "the attention is built with fast=False, which returns the weights "
-     "whatever need_weights is"),
-    ("transformer.py", "GPT._check_idx", "return idx", "return idx", "return None",
-     "every caller ignores the returned value"),
-    ("transformer.py", "GPT.generate", "probs = torch.softmax(logits / temperature, dim=-1)",
-     "-1", "drop -", "logits are (B, vocab): dim 1 is dim -1"),
-    ("diffusion.py", "NoiseSchedule.__init__",
-     "if beta_start * scale > min(beta_end * scale, 0.999):", "min(beta_end * scale, 0.999)",
-     "swap the first two arguments", "min is symmetric"),
-    ("diffusion.py", "NoiseSchedule.__init__",
-     "betas = torch.linspace(beta_start * scale, min(beta_end * scale, 0.999), T, "
-     "dtype=torch.float64)",
-     "min(beta_end * scale, 0.999)", "swap the first two arguments", "min is symmetric"),
-    ("diffusion.py", "NoiseSchedule._check_x", "return x", "return x", "return None",
-     "every caller ignores the returned value"),
-    ("diffusion.py", "diffusion_loss.loss_fn", "if y is not None and p_uncond > 0:",
-     "p_uncond > 0", "> → >=", "p_uncond = 0 then drops no label (rand < 0 never holds)"),
-    ("diffusion.py", "ddim_step", "direction = math.sqrt(max(1 - abar_prev - sigma ** 2, 0.0))",
-     "max(1 - abar_prev - sigma ** 2, 0.0)", "swap the first two arguments",
-     "max is symmetric"),
-    ("diffusion.py", "ddim_step", "if sigma > 0:", "sigma > 0", "> → >=",
-     "sigma = 0 then adds 0 * noise"),
-    ("diffusion.py", "ddim_timesteps",
-     "ts = torch.linspace(num_steps - 1, 0, sampling_steps).round().long().tolist()",
-     "torch.linspace(num_steps - 1, 0, sampling_steps)", "swap the first two arguments",
-     "linspace(b, a) is linspace(a, b) reversed (torch computes both halves from their "
-     "own end), and the steps are sorted afterwards"),
+    (
+        "attention.py",
+        "scaled_dot_product_attention",
+        "if dropout > 0:",
+        "dropout > 0",
+        "> → >=",
+        "dropout = 0 then keeps every weight (rand >= 0) and divides by 1.0",
+    ),
+    (
+        "attention.py",
+        "scaled_dot_product_attention",
+        "keep = torch.rand(weights.shape, generator=generator, device=weights.device) >= dropout",
+        "torch.rand(weights.shape, generator=generator, device=weights.device) >= dropout",
+        ">= → >",
+        "rand() == dropout has probability ~2^-24 per entry: no test can tell",
+    ),
+    (
+        "attention.py",
+        "_check_mask",
+        "shape = torch.broadcast_shapes(mask.shape, scores_shape)",
+        "torch.broadcast_shapes(mask.shape, scores_shape)",
+        "swap the first two arguments",
+        "broadcasting is symmetric",
+    ),
+    (
+        "attention.py",
+        "scaled_dot_product_attention",
+        "scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)",
+        "k.transpose(-2, -1)",
+        "swap the first two arguments",
+        "transpose(-1, -2) is transpose(-2, -1)",
+    ),
+    (
+        "attention.py",
+        "MultiHeadAttention._split",
+        "return x.view(b, t, self.n_head, self.d_head).transpose(1, 2)",
+        "x.view(b, t, self.n_head, self.d_head).transpose(1, 2)",
+        "swap the first two arguments",
+        "transpose(2, 1) is transpose(1, 2)",
+    ),
+    (
+        "attention.py",
+        "MultiHeadAttention.forward",
+        "out = out.transpose(1, 2).reshape(b, tq, self.d_model)",
+        "out.transpose(1, 2)",
+        "swap the first two arguments",
+        "transpose(2, 1) is transpose(1, 2)",
+    ),
+    (
+        "attention.py",
+        "AdditiveAttention.__init__",
+        "self.v = nn.Linear(hidden_dim, 1, bias=False)",
+        "False",
+        "False → True",
+        "a bias on v adds one constant to a row of scores, which the softmax cancels",
+    ),
+    (
+        "attention.py",
+        "RecallModel.__init__",
+        "self.attention: nn.Module | None = MultiHeadAttention(d_model, 1, fast=False)",
+        "False",
+        "False → True",
+        "forward asks for the weights, which takes the teaching path whatever fast is",
+    ),
+    (
+        "attention.py",
+        "RecallModel.forward",
+        "context, w = self.attention(q, pairs, pairs, need_weights=True)",
+        "True",
+        "True → False",
+        "the attention is built with fast=False, which returns the weights "
+        "whatever need_weights is",
+    ),
+    (
+        "transformer.py",
+        "GPT._check_idx",
+        "return idx",
+        "return idx",
+        "return None",
+        "every caller ignores the returned value",
+    ),
+    (
+        "transformer.py",
+        "GPT.generate",
+        "probs = torch.softmax(logits / temperature, dim=-1)",
+        "-1",
+        "drop -",
+        "logits are (B, vocab): dim 1 is dim -1",
+    ),
+    (
+        "transformer.py",
+        "GPT.generate",
+        "nxt = logits.argmax(dim=-1, keepdim=True)",
+        "-1",
+        "drop -",
+        "logits are (B, vocab): dim 1 is dim -1",
+    ),
+    (
+        "transformer.py",
+        "GPT.__init__",
+        'check_probability("dropout", dropout)',
+        'check_probability("dropout", dropout)',
+        "skip the call",
+        "a redundant check: nn.Dropout and every TransformerBlock refuse the same values",
+    ),
+    (
+        "diffusion.py",
+        "NoiseSchedule.__init__",
+        "abar = f / f[0]",
+        "f / f[0]",
+        "/ → *",
+        "β_t depends only on the ratios ᾱ_t/ᾱ_{t-1}: any scale of f cancels",
+    ),
+    (
+        "diffusion.py",
+        "NoiseSchedule.__init__",
+        "abar = f / f[0]",
+        "0",
+        "0 → 1",
+        "β_t depends only on the ratios ᾱ_t/ᾱ_{t-1}: any scale of f cancels",
+    ),
+    (
+        "diffusion.py",
+        "timestep_embedding",
+        "half = dim // 2",
+        "dim // 2",
+        "// → /",
+        "dim is even: torch.arange(4.0) and / 4.0 give the same float32 values",
+    ),
+    (
+        "diffusion.py",
+        "diffusion_loss.loss_fn",
+        "drop = torch.rand(y.shape, device=y.device) < p_uncond",
+        "torch.rand(y.shape, device=y.device) < p_uncond",
+        "< → <=",
+        "rand() == p_uncond has probability ~2^-24 per label: no test can tell",
+    ),
+    (
+        "diffusion.py",
+        "ddpm_step",
+        "nonzero = (t > 0).to(xt.dtype).view(-1, *([1] * (xt.dim() - 1)))",
+        "t > 0",
+        "> → >=",
+        "β̃_0 = 0 (ᾱ_{-1} := 1), so the noise at t = 0 is multiplied by 0",
+    ),
+    (
+        "diffusion.py",
+        "ddim_sample",
+        'check_nonnegative_float("eta", eta)',
+        'check_nonnegative_float("eta", eta)',
+        "skip the call",
+        "a redundant check: the first ddim_step refuses the same eta (through ddim_sigma)",
+    ),
+    (
+        "diffusion.py",
+        "NoiseSchedule.__init__",
+        "if beta_start * scale > min(beta_end * scale, 0.999):",
+        "min(beta_end * scale, 0.999)",
+        "swap the first two arguments",
+        "min is symmetric",
+    ),
+    (
+        "diffusion.py",
+        "NoiseSchedule.__init__",
+        "betas = torch.linspace(beta_start * scale, min(beta_end * scale, 0.999), T, "
+        "dtype=torch.float64)",
+        "min(beta_end * scale, 0.999)",
+        "swap the first two arguments",
+        "min is symmetric",
+    ),
+    (
+        "diffusion.py",
+        "NoiseSchedule._check_x",
+        "return x",
+        "return x",
+        "return None",
+        "every caller ignores the returned value",
+    ),
+    (
+        "diffusion.py",
+        "diffusion_loss.loss_fn",
+        "if y is not None and p_uncond > 0:",
+        "p_uncond > 0",
+        "> → >=",
+        "p_uncond = 0 then drops no label (rand < 0 never holds)",
+    ),
+    (
+        "diffusion.py",
+        "ddim_step",
+        "direction = math.sqrt(max(1 - abar_prev - sigma ** 2, 0.0))",
+        "max(1 - abar_prev - sigma ** 2, 0.0)",
+        "swap the first two arguments",
+        "max is symmetric",
+    ),
+    (
+        "diffusion.py",
+        "ddim_step",
+        "if sigma > 0:",
+        "sigma > 0",
+        "> → >=",
+        "sigma = 0 then adds 0 * noise",
+    ),
+    (
+        "diffusion.py",
+        "ddim_timesteps",
+        "ts = torch.linspace(num_steps - 1, 0, sampling_steps).round().long().tolist()",
+        "torch.linspace(num_steps - 1, 0, sampling_steps)",
+        "swap the first two arguments",
+        "linspace(b, a) is linspace(a, b) reversed (torch computes both halves from their "
+        "own end), and the steps are sorted afterwards",
+    ),
 )
 
 SKIP_FUNCTIONS = {"extra_repr", "__repr__"}
 
-BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
-          ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult,
-          ast.MatMult: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd}
-CMPOPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
-          ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
-          ast.In: ast.NotIn, ast.NotIn: ast.In}
-SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
-          ast.Mod: "%", ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
-          ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
-          ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not", ast.In: "in",
-          ast.NotIn: "not in", ast.And: "and", ast.Or: "or", ast.USub: "-", ast.Not: "not",
-          ast.Invert: "~", ast.UAdd: "+"}
+BINOPS = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
+    ast.MatMult: ast.Mult,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+}
+CMPOPS = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
+SYMBOL = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.And: "and",
+    ast.Or: "or",
+    ast.USub: "-",
+    ast.Not: "not",
+    ast.Invert: "~",
+    ast.UAdd: "+",
+}
 
 
 @dataclass
 class Mutant:
-    index: int           # position in the mutator's deterministic walk
+    index: int  # position in the mutator's deterministic walk
     line: int
     function: str
-    source: str          # source text of the mutated node
-    change: str          # e.g. "+ → -"
-    statement: str = ""  # source of the enclosing statement (first line if compound)
+    source: str  # source text of the mutated node
+    change: str  # e.g. "+ → -"
+    statement: str = ""  # source of the enclosing statement (the header if compound)
 
 
 class Mutator(ast.NodeTransformer):
     """Walks a module; numbers every possible mutation; applies the one numbered
     ``target`` (``-1``: apply none, only list them in ``found``)."""
 
-    def __init__(self, source: str, target: int = -1,
-                 functions: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, source: str, target: int = -1, functions: tuple[str, ...] | None = None
+    ) -> None:
         self.target = target
         self.functions = functions
         self.found: list[Mutant] = []
@@ -166,16 +374,23 @@ class Mutator(ast.NodeTransformer):
         # ast's column offsets count UTF-8 bytes
         self.lines = [(line + "\n").encode("utf-8") for line in source.split("\n")]
 
-    def _segment(self, node: ast.AST, first_line: bool = False) -> str:
-        first, last = node.lineno - 1, node.end_lineno - 1
-        if first_line:
-            return " ".join(self.lines[first][node.col_offset:].decode("utf-8").split())
+    def _segment(
+        self, node: ast.AST, end: tuple[int, int] | None = None, keep_lines: bool = False
+    ) -> str:
+        """Source of ``node`` (up to ``end`` = (line, column) if given), on one line
+        unless ``keep_lines``."""
+        first = node.lineno - 1
+        last, stop = (node.end_lineno - 1, node.end_col_offset) if end is None else end
         if first == last:
-            raw = self.lines[first][node.col_offset:node.end_col_offset]
+            raw = self.lines[first][node.col_offset : stop]
         else:
-            raw = (self.lines[first][node.col_offset:] + b"".join(self.lines[first + 1:last])
-                   + self.lines[last][:node.end_col_offset])
-        return " ".join(raw.decode("utf-8").split())
+            raw = (
+                self.lines[first][node.col_offset :]
+                + b"".join(self.lines[first + 1 : last])
+                + self.lines[last][:stop]
+            )
+        text = raw.decode("utf-8")
+        return text if keep_lines else " ".join(text.split())
 
     # -- bookkeeping ------------------------------------------------------------------
     def _active(self) -> bool:
@@ -191,22 +406,37 @@ class Mutator(ast.NodeTransformer):
             return False
         index = len(self.found)
         text = self._segment(node) if self.target < 0 else ""
-        self.found.append(Mutant(index, node.lineno, ".".join(self.stack) or "<module>",
-                                 text, change, self.statement))
+        self.found.append(
+            Mutant(
+                index, node.lineno, ".".join(self.stack) or "<module>", text, change, self.statement
+            )
+        )
         return index == self.target
 
     # -- what is never mutated --------------------------------------------------------
     def _body(self, body: list[ast.stmt]) -> list[ast.stmt]:
         start = 0
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            start = 1                                              # the docstring
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            start = 1  # the docstring
         out = body[:start]
         for stmt in body[start:]:
             if self.target < 0:
-                compound = hasattr(stmt, "body")
-                self.statement = (self._segment(stmt, first_line=compound)
-                                  .removesuffix(":") + (":" if compound else ""))
+                body = getattr(stmt, "body", None)
+                if body:  # if/for/with/def: the header only
+                    end = (body[0].lineno - 1, body[0].col_offset)
+                    header = self._segment(stmt, end, keep_lines=True)
+                    header = " ".join(
+                        re.sub(r"#[^\n'\"]*$", "", line)  # comments
+                        for line in header.splitlines()
+                    )
+                    self.statement = " ".join(header.split()).removesuffix(":") + ":"
+                else:
+                    self.statement = self._segment(stmt)
             new = self.visit(stmt)
             if new is None:
                 continue
@@ -217,12 +447,11 @@ class Mutator(ast.NodeTransformer):
         node.body = self._body(node.body)
         return node
 
-    def _visit_scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-                     ) -> ast.AST:
+    def _visit_scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.AST:
         self.stack.append(node.name)
         node.body = self._body(node.body)
         self.stack.pop()
-        return node                # decorators, annotations, default values: left alone
+        return node  # decorators, annotations, default values: left alone
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_scope
 
@@ -275,7 +504,8 @@ class Mutator(ast.NodeTransformer):
         # a self-update x = f(x): skipping it is a mutant (the update is lost)
         target = node.targets[0] if len(node.targets) == 1 else None
         if isinstance(target, ast.Name) and any(
-                isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)):
+            isinstance(n, ast.Name) and n.id == target.id for n in ast.walk(node.value)
+        ):
             if self._point(node, "skip the update"):
                 return ast.Pass()
         node.value = self.visit(node.value)
@@ -297,8 +527,9 @@ class Mutator(ast.NodeTransformer):
         return node
 
     def visit_Return(self, node: ast.Return) -> ast.Return:
-        if node.value is not None and not (isinstance(node.value, ast.Constant)
-                                           and node.value.value is None):
+        if node.value is not None and not (
+            isinstance(node.value, ast.Constant) and node.value.value is None
+        ):
             if self._point(node, "return None"):
                 node.value = ast.Constant(None)
                 return node
@@ -347,12 +578,15 @@ class Mutator(ast.NodeTransformer):
             new = value + 1
             if self._point(node, f"{value!r} → {new!r}"):
                 return ast.copy_location(ast.Constant(new), node)
-        return node                                        # strings, None, bytes: kept
+        return node  # strings, None, bytes: kept
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         args = node.args
-        if len(args) >= 2 and not any(isinstance(a, ast.Starred) for a in args[:2]) \
-                and ast.dump(args[0]) != ast.dump(args[1]):
+        if (
+            len(args) >= 2
+            and not any(isinstance(a, ast.Starred) for a in args[:2])
+            and ast.dump(args[0]) != ast.dump(args[1])
+        ):
             if self._point(node, "swap the first two arguments"):
                 node.args = [args[1], args[0], *args[2:]]
         node.func = self.visit(node.func)
@@ -384,6 +618,7 @@ def mutated_source(source: str, index: int, functions: tuple[str, ...] | None) -
 
 # --- running the tests in a forked child -------------------------------------------------
 
+
 class _Order:
     """pytest plugin: run the tests fastest first (known durations), record durations."""
 
@@ -398,31 +633,51 @@ class _Order:
         self.seen[report.nodeid] = self.seen.get(report.nodeid, 0.0) + report.duration
 
 
-def run_tests(copy: Path, tests: tuple[str, ...], durations: dict[str, float] | None,
-              timeout: float, record: Path | None = None) -> tuple[str, float]:
+def run_tests(
+    copy: Path,
+    tests: tuple[str, ...],
+    durations: dict[str, float] | None,
+    timeout: float,
+    record: Path | None = None,
+) -> tuple[str, float]:
     """Run ``tests`` against the package in ``copy`` in a forked child.
 
     Returns ``(outcome, seconds)`` with outcome ``passed``, ``failed`` or ``timeout``.
     """
     start = time.perf_counter()
     pid = os.fork()
-    if pid == 0:                                           # the child
+    if pid == 0:  # the child
         code = 3
         try:
             os.setpgid(0, 0)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            sys.dont_write_bytecode = True                 # nothing written in the checkout
+            sys.dont_write_bytecode = True  # nothing written in the checkout
             sys.path.insert(0, str(copy))
             os.chdir(ROOT)
             import pytest
+
             plugin = _Order(durations)
-            code = int(pytest.main([*tests, "-x", "-q", "-p", "no:cacheprovider",
-                                    "-o", "addopts=", "-W", "ignore"], plugins=[plugin]))
+            code = int(
+                pytest.main(
+                    [
+                        *tests,
+                        "-x",
+                        "-q",
+                        "-p",
+                        "no:cacheprovider",
+                        "-o",
+                        "addopts=",
+                        "-W",
+                        "ignore",
+                    ],
+                    plugins=[plugin],
+                )
+            )
             loaded = sys.modules.get("survey_models")
             if loaded is None or not str(loaded.__file__).startswith(str(copy)):
-                code = 99                                  # the copy was not the one tested
+                code = 99  # the copy was not the one tested
             elif record is not None:
                 record.write_text(json.dumps(plugin.seen))
         finally:
@@ -442,17 +697,20 @@ def run_tests(copy: Path, tests: tuple[str, ...], durations: dict[str, float] | 
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code == 99:
-        raise RuntimeError("the tests imported survey_models from somewhere other than "
-                           "the temporary copy; the benchmark cannot run here")
+        raise RuntimeError(
+            "the tests imported survey_models from somewhere other than "
+            "the temporary copy; the benchmark cannot run here"
+        )
     return ("passed" if code == 0 else "failed"), seconds
 
 
 # --- the benchmark -----------------------------------------------------------------------
 
+
 @dataclass
 class Result:
     module: str
-    total: int                       # mutants the module has
+    total: int  # mutants the module has
     tested: list[tuple[Mutant, str]] = field(default_factory=list)
     baseline_s: float = 0.0
     seconds: float = 0.0
@@ -461,8 +719,9 @@ class Result:
         return sum(1 for _, o in self.tested if o == outcome)
 
     def equivalent(self) -> list[tuple[Mutant, str]]:
-        return [(m, o) for m, o in self.tested
-                if o == "survived" and equivalent_reason(self.module, m)]
+        return [
+            (m, o) for m, o in self.tested if o == "survived" and equivalent_reason(self.module, m)
+        ]
 
     @property
     def score(self) -> float:
@@ -470,19 +729,34 @@ class Result:
         return (self.count("killed") + self.count("timeout")) / n if n else float("nan")
 
 
+def _squeeze(text: str) -> str:
+    return "".join(text.split())  # formatting (a reflow, ruff) does not matter
+
+
 def equivalent_reason(module: str, m: Mutant) -> str | None:
+    key = (module, m.function, _squeeze(m.statement), _squeeze(m.source), m.change)
     for entry in EQUIVALENT:
-        if entry[:5] == (module, m.function, m.statement, m.source, m.change):
+        if (entry[0], entry[1], _squeeze(entry[2]), _squeeze(entry[3]), entry[4]) == key:
             return entry[5]
     return None
 
 
-def bench_module(module: str, copy: Path, max_mutants: int, max_seconds: float, seed: int,
-                 timeout_factor: float, progress: bool) -> Result:
+def bench_module(
+    module: str,
+    copy: Path,
+    max_mutants: int,
+    max_seconds: float,
+    seed: int,
+    timeout_factor: float,
+    progress: bool,
+    only: list[str] | None = None,
+) -> Result:
     tests, functions = MODULES[module]
     path = PACKAGE / module
     source = path.read_text(encoding="utf-8")
     mutants = list_mutants(source, functions)
+    if only:
+        mutants = [m for m in mutants if any(name in m.function for name in only)]
     result = Result(module, len(mutants))
     # a random order: whatever a time budget cuts off, what was tested is a fair sample
     chosen = random.Random(seed).sample(mutants, min(max_mutants, len(mutants)))
@@ -492,8 +766,9 @@ def bench_module(module: str, copy: Path, max_mutants: int, max_seconds: float, 
     target.write_text(ast.unparse(ast.parse(source)), encoding="utf-8")
     outcome, base = run_tests(copy, tests, None, timeout=600.0, record=record)
     if outcome != "passed":
-        raise RuntimeError(f"the tests of {module} ({', '.join(tests)}) fail on the "
-                           "unmutated code; fix that first")
+        raise RuntimeError(
+            f"the tests of {module} ({', '.join(tests)}) fail on the unmutated code; fix that first"
+        )
     durations = json.loads(record.read_text())
     result.baseline_s = base
     timeout = max(10.0, timeout_factor * base)
@@ -516,31 +791,43 @@ def bench_module(module: str, copy: Path, max_mutants: int, max_seconds: float, 
 
 
 def report(results: list[Result], show_survivors: bool, argv: list[str]) -> str:
-    lines = ["Mutation testing of survey_models (benchmarks/mutation.py)",
-             f"command: benchmarks/mutation.py {' '.join(argv)}".rstrip(),
-             "score = (killed + timeout) / mutants; equivalent mutants count as survived", ""]
-    header = (f"{'module':<22} {'mutants':>7} {'killed':>6} {'survived':>8} "
-              f"{'(equiv.)':>8} {'timeout':>7} {'score':>6} {'time':>7}")
+    lines = [
+        "Mutation testing of survey_models (benchmarks/mutation.py)",
+        f"command: benchmarks/mutation.py {' '.join(argv)}".rstrip(),
+        "score = (killed + timeout) / mutants; equivalent mutants count as survived",
+        "",
+    ]
+    header = (
+        f"{'module':<22} {'mutants':>7} {'killed':>6} {'survived':>8} "
+        f"{'(equiv.)':>8} {'timeout':>7} {'score':>6} {'time':>7}"
+    )
     lines += [header, "-" * len(header)]
     for r in results:
         tested = len(r.tested)
         sampled = f"  (random sample of {tested} of {r.total})" if tested < r.total else ""
-        lines.append(f"{r.module:<22} {tested:>7} {r.count('killed'):>6} "
-                     f"{r.count('survived'):>8} {len(r.equivalent()):>8} "
-                     f"{r.count('timeout'):>7} {r.score:>6.1%} {r.seconds:>6.0f}s{sampled}")
+        lines.append(
+            f"{r.module:<22} {tested:>7} {r.count('killed'):>6} "
+            f"{r.count('survived'):>8} {len(r.equivalent()):>8} "
+            f"{r.count('timeout'):>7} {r.score:>6.1%} {r.seconds:>6.0f}s{sampled}"
+        )
     lines.append("")
     for r in results:
-        lines.append(f"{r.module}: tests {' '.join(MODULES[r.module][0])}; unmutated run "
-                     f"{r.baseline_s:.1f} s")
+        lines.append(
+            f"{r.module}: tests {' '.join(MODULES[r.module][0])}; unmutated run "
+            f"{r.baseline_s:.1f} s"
+        )
     for r in results:
         equivalent = r.equivalent()
         if equivalent:
             lines += ["", f"# equivalent mutants of {r.module} (listed, not counted as killed):"]
             for m, _ in equivalent:
-                lines.append(f"#   line {m.line} {m.function}: `{m.source}` {m.change} — "
-                             f"{equivalent_reason(r.module, m)}")
-        survivors = [m for m, o in r.tested
-                     if o == "survived" and not equivalent_reason(r.module, m)]
+                lines.append(
+                    f"#   line {m.line} {m.function}: `{m.source}` {m.change} — "
+                    f"{equivalent_reason(r.module, m)}"
+                )
+        survivors = [
+            m for m, o in r.tested if o == "survived" and not equivalent_reason(r.module, m)
+        ]
         if show_survivors and survivors:
             lines += ["", f"survivors of {r.module}:"]
             for m in survivors:
@@ -551,17 +838,40 @@ def report(results: list[Result], show_survivors: bool, argv: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="modules to mutate, e.g. attention "
-                        f"(default: {' '.join(DEFAULT_MODULES)}; known: {' '.join(MODULES)})")
+    parser.add_argument(
+        "modules",
+        nargs="*",
+        help="modules to mutate, e.g. attention "
+        f"(default: {' '.join(DEFAULT_MODULES)}; known: {' '.join(MODULES)})",
+    )
     parser.add_argument("--all", action="store_true", help="every known module")
-    parser.add_argument("--max-mutants", type=int, default=500,
-                        help="per module; more are sampled down to this (default 500)")
-    parser.add_argument("--max-seconds", type=float, default=0.0,
-                        help="per module: stop starting mutants after this long; the ones "
-                        "tested are a random sample (default 0 = no limit)")
+    parser.add_argument(
+        "--max-mutants",
+        type=int,
+        default=500,
+        help="per module; more are sampled down to this (default 500)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=0.0,
+        help="per module: stop starting mutants after this long; the ones "
+        "tested are a random sample (default 0 = no limit)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")
-    parser.add_argument("--timeout-factor", type=float, default=4.0,
-                        help="a mutant's run may take this times the unmutated run (min 10 s)")
+    parser.add_argument(
+        "--timeout-factor",
+        type=float,
+        default=4.0,
+        help="a mutant's run may take this times the unmutated run (min 10 s)",
+    )
+    parser.add_argument(
+        "--function",
+        action="append",
+        metavar="NAME",
+        help="only mutants in functions whose qualified name contains NAME "
+        "(repeatable; to re-check survivors quickly)",
+    )
     parser.add_argument("--survivors", action="store_true", help="list every survivor")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -576,18 +886,30 @@ def main() -> None:
             parser.error(f"unknown module {name!r}; known: {', '.join(MODULES)}")
         modules.append(key)
 
-    import torch                              # imported once, before the forks
+    import torch  # imported once, before the forks
+
     torch.set_num_threads(1)
     import pytest  # noqa: F401
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         copy = Path(tmp)
-        shutil.copytree(PACKAGE, copy / "survey_models",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        results = [bench_module(m, copy, args.max_mutants, args.max_seconds, args.seed,
-                                args.timeout_factor, progress=sys.stderr.isatty())
-                   for m in modules]
+        shutil.copytree(
+            PACKAGE, copy / "survey_models", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        results = [
+            bench_module(
+                m,
+                copy,
+                args.max_mutants,
+                args.max_seconds,
+                args.seed,
+                args.timeout_factor,
+                progress=sys.stderr.isatty(),
+                only=args.function,
+            )
+            for m in modules
+        ]
     text = report(results, args.survivors, sys.argv[1:])
     text += f"\ntotal time {time.perf_counter() - started:.0f} s, one test process at a time\n"
     print(text, end="")

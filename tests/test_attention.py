@@ -7,25 +7,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from survey_models.attention import (AdditiveAttention, MultiHeadAttention, causal_mask,
-                                     fast_scaled_dot_product_attention,
-                                     scaled_dot_product_attention)
+from survey_models.attention import (
+    AdditiveAttention,
+    MultiHeadAttention,
+    causal_mask,
+    fast_scaled_dot_product_attention,
+    scaled_dot_product_attention,
+)
 
 ATOL = 1e-5
 
 
 def _qkv(b=2, h=3, tq=5, tk=7, d=8, dv=6, seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(b, h, tq, d, generator=g, dtype=dtype),
-            torch.randn(b, h, tk, d, generator=g, dtype=dtype),
-            torch.randn(b, h, tk, dv, generator=g, dtype=dtype))
+    return (
+        torch.randn(b, h, tq, d, generator=g, dtype=dtype),
+        torch.randn(b, h, tk, d, generator=g, dtype=dtype),
+        torch.randn(b, h, tk, dv, generator=g, dtype=dtype),
+    )
 
 
 def test_causal_mask_is_lower_triangular():
     m = causal_mask(4)
     assert m.dtype == torch.bool
-    assert m.tolist() == [[True, False, False, False], [True, True, False, False],
-                          [True, True, True, False], [True, True, True, True]]
+    assert m.tolist() == [
+        [True, False, False, False],
+        [True, True, False, False],
+        [True, True, True, False],
+        [True, True, True, True],
+    ]
 
 
 def test_equation_matches_hand_computation():
@@ -34,7 +44,7 @@ def test_equation_matches_hand_computation():
     k = torch.tensor([[[0.0, 0.0], [1.0, 1.0]]])
     v = torch.tensor([[[1.0], [3.0]]])
     out, w = scaled_dot_product_attention(q, k, v)
-    s = 2 / 2 ** 0.5
+    s = 2 / 2**0.5
     w1 = torch.exp(torch.tensor(s)) / (1 + torch.exp(torch.tensor(s)))
     assert torch.allclose(w[0, 0], torch.stack([1 - w1, w1]), atol=1e-6)
     assert torch.allclose(out[0, 0, 0], (1 - w1) * 1 + w1 * 3, atol=1e-6)
@@ -47,7 +57,7 @@ def test_teaching_and_fast_match_torch_sdpa(mask_kind):
     mask = None
     if mask_kind == "bool":
         mask = torch.rand(5, 7, generator=g) > 0.3
-        mask[:, 0] = True                       # every query keeps at least one key
+        mask[:, 0] = True  # every query keeps at least one key
     elif mask_kind == "float":
         mask = torch.randn(5, 7, generator=g)
     elif mask_kind == "bool_batch":
@@ -87,7 +97,7 @@ def test_causal_changing_future_token_never_changes_past_outputs():
         x2[:, t] += torch.randn(2, 16)
         y1, _ = mha(x2, is_causal=True)
         assert torch.allclose(y0[:, :t], y1[:, :t], atol=1e-6)
-        assert not torch.allclose(y0[:, t], y1[:, t], atol=1e-4)   # the mask is not "all"
+        assert not torch.allclose(y0[:, t], y1[:, t], atol=1e-4)  # the mask is not "all"
 
 
 def _pair(d=16, h=4, kdim=None, vdim=None, seed=0):
@@ -115,7 +125,7 @@ def test_multihead_matches_torch_multiheadattention(fast, mask_kind):
         ref_mask = None
     elif mask_kind == "causal":
         mask = causal_mask(5)
-        ref_mask = ~mask                     # torch's MHA: True = forbidden
+        ref_mask = ~mask  # torch's MHA: True = forbidden
     elif mask_kind == "bool":
         mask = torch.rand(5, 5, generator=g) > 0.4
         mask[:, 1] = True
@@ -123,13 +133,14 @@ def test_multihead_matches_torch_multiheadattention(fast, mask_kind):
     elif mask_kind == "float":
         mask = torch.randn(5, 5, generator=g)
         ref_mask = mask
-    else:                                    # one mask per example, shared by the heads
+    else:  # one mask per example, shared by the heads
         mask = torch.rand(3, 5, 5, generator=g) > 0.4
         mask[..., 0] = True
-        ref_mask = (~mask).repeat_interleave(4, dim=0)   # torch wants (B*H, Tq, Tk)
+        ref_mask = (~mask).repeat_interleave(4, dim=0)  # torch wants (B*H, Tq, Tk)
     out, w = ours(x, mem, mem, mask=mask, need_weights=True)
-    expected, expected_w = ref(x, mem, mem, attn_mask=ref_mask, need_weights=True,
-                               average_attn_weights=False)
+    expected, expected_w = ref(
+        x, mem, mem, attn_mask=ref_mask, need_weights=True, average_attn_weights=False
+    )
     assert torch.allclose(out, expected, atol=ATOL)
     assert torch.allclose(w, expected_w, atol=ATOL)
     out_fast, _ = ours(x, mem, mem, mask=mask)
@@ -172,8 +183,13 @@ def test_additive_attention_matches_formula():
     mask[1, 4:] = False
     ctx, w = att(s, h, mask=mask)
     for b in range(2):
-        e = torch.stack([att.v.weight[0] @ torch.tanh(att.W.weight @ s[b] + att.U.weight @ h[b, j]
-                                                      + att.U.bias) for j in range(6)])
+        e = torch.stack(
+            [
+                att.v.weight[0]
+                @ torch.tanh(att.W.weight @ s[b] + att.U.weight @ h[b, j] + att.U.bias)
+                for j in range(6)
+            ]
+        )
         e = e.masked_fill(~mask[b], float("-inf"))
         alpha = torch.softmax(e, 0)
         assert torch.allclose(w[b], alpha, atol=1e-6)
@@ -212,8 +228,10 @@ def test_bad_arguments_raise_value_errors_naming_them():
 
 def test_key_value_recall_data_is_consistent():
     from survey_models.attention import key_value_recall
-    keys, values, query, target, where = key_value_recall(50, 6, 8, 5,
-                                                          generator=torch.Generator().manual_seed(0))
+
+    keys, values, query, target, where = key_value_recall(
+        50, 6, 8, 5, generator=torch.Generator().manual_seed(0)
+    )
     assert keys.shape == values.shape == (50, 6)
     for i in range(50):
         assert len(set(keys[i].tolist())) == 6
@@ -225,6 +243,7 @@ def test_key_value_recall_data_is_consistent():
 def test_attention_learns_recall_and_uniform_weights_cannot():
     from survey_models import train
     from survey_models.attention import RecallModel, key_value_recall, recall_loss
+
     g = torch.Generator().manual_seed(0)
     data = key_value_recall(3000, 8, 16, 6, generator=g)
     test = key_value_recall(500, 8, 16, 6, generator=g)
@@ -242,6 +261,7 @@ def test_attention_learns_recall_and_uniform_weights_cannot():
 
 # --- tests that catch a wrong model (issue 12 §5): dropout, masks, scaling, shapes -------
 
+
 def _eye_values(b, h, t):
     """Values = the identity: the output of attention is then its (dropped) weight matrix."""
     return torch.eye(t).expand(b, h, t, t)
@@ -258,28 +278,31 @@ def test_dropout_zeroes_a_share_p_and_scales_survivors_by_one_over_one_minus_p(i
     v = _eye_values(4, 4, 16)
     expected = _weights(q, k)
     if impl == "teaching":
-        out, w = scaled_dot_product_attention(q, k, v, dropout=p,
-                                              generator=torch.Generator().manual_seed(0))
-        torch.testing.assert_close(w, expected)      # the returned weights: before dropout
+        out, w = scaled_dot_product_attention(
+            q, k, v, dropout=p, generator=torch.Generator().manual_seed(0)
+        )
+        torch.testing.assert_close(w, expected)  # the returned weights: before dropout
     else:
         torch.manual_seed(0)
         out = fast_scaled_dot_product_attention(q, k, v, dropout=p)
     dropped = out == 0
-    assert not bool((expected == 0).any())           # a zero can only come from dropout
+    assert not bool((expected == 0).any())  # a zero can only come from dropout
     # 4096 weights: the dropped share is p within 0.04 (more than 5 standard deviations)
     assert abs(dropped.double().mean().item() - p) < 0.04
-    torch.testing.assert_close(out[~dropped], expected[~dropped] / (1 - p),
-                               rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(out[~dropped], expected[~dropped] / (1 - p), rtol=1e-5, atol=1e-7)
 
 
 def test_dropout_draws_come_from_the_generator():
     q, k, v = _qkv()
-    a, _ = scaled_dot_product_attention(q, k, v, dropout=0.3,
-                                        generator=torch.Generator().manual_seed(5))
-    b, _ = scaled_dot_product_attention(q, k, v, dropout=0.3,
-                                        generator=torch.Generator().manual_seed(5))
-    c, _ = scaled_dot_product_attention(q, k, v, dropout=0.3,
-                                        generator=torch.Generator().manual_seed(6))
+    a, _ = scaled_dot_product_attention(
+        q, k, v, dropout=0.3, generator=torch.Generator().manual_seed(5)
+    )
+    b, _ = scaled_dot_product_attention(
+        q, k, v, dropout=0.3, generator=torch.Generator().manual_seed(5)
+    )
+    c, _ = scaled_dot_product_attention(
+        q, k, v, dropout=0.3, generator=torch.Generator().manual_seed(6)
+    )
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
@@ -306,9 +329,9 @@ def test_multihead_dropout_acts_in_training_and_is_the_identity_in_eval(fast):
     x = torch.randn(2, 6, 16)
     mha.eval()
     reference, _ = plain.eval()(x)
-    assert torch.equal(mha(x)[0], reference)             # eval: exactly no dropout
+    assert torch.equal(mha(x)[0], reference)  # eval: exactly no dropout
     plain.train()
-    assert torch.equal(plain(x)[0], reference)           # p = 0 in training: no dropout
+    assert torch.equal(plain(x)[0], reference)  # p = 0 in training: no dropout
     mha.train()
     torch.manual_seed(1)
     a, _ = mha(x)
@@ -342,7 +365,7 @@ def test_multihead_with_dropout_matches_torch_in_eval_mode():
 def test_scores_are_divided_by_the_square_root_of_d_k(d):
     q, k, v = _qkv(d=d)
     out, w = scaled_dot_product_attention(q, k, v)
-    scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / d ** 0.5
+    scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / d**0.5
     torch.testing.assert_close(w, torch.softmax(scores, dim=-1))
     torch.testing.assert_close(out, torch.einsum("bhqk,bhkd->bhqd", w, v))
 
@@ -359,8 +382,10 @@ def test_trivial_masks_change_nothing_and_minus_infinity_equals_false():
     allowed = torch.rand(5, 7, generator=torch.Generator().manual_seed(0)) > 0.5
     allowed[:, 3] = True
     additive = torch.zeros(5, 7).masked_fill(~allowed, float("-inf"))
-    for impl in (lambda m: scaled_dot_product_attention(q, k, v, m)[0],
-                 lambda m: fast_scaled_dot_product_attention(q, k, v, m)):
+    for impl in (
+        lambda m: scaled_dot_product_attention(q, k, v, m)[0],
+        lambda m: fast_scaled_dot_product_attention(q, k, v, m),
+    ):
         torch.testing.assert_close(impl(allowed), impl(additive))
 
 
@@ -395,8 +420,7 @@ def test_unbatched_and_three_dimensional_inputs_match_torch(lead):
 def test_fast_is_causal_matches_the_causal_mask():
     q, k, v = _qkv(tq=6, tk=6)
     expected, _ = scaled_dot_product_attention(q, k, v, causal_mask(6))
-    torch.testing.assert_close(fast_scaled_dot_product_attention(q, k, v, is_causal=True),
-                               expected)
+    torch.testing.assert_close(fast_scaled_dot_product_attention(q, k, v, is_causal=True), expected)
     with pytest.raises(ValueError, match="is_causal"):
         fast_scaled_dot_product_attention(q, k, v, causal_mask(6), is_causal=True)
 
@@ -405,10 +429,11 @@ def test_multihead_per_head_mask_matches_torch():
     ours, ref = _pair()
     g = torch.Generator().manual_seed(4)
     x = torch.randn(3, 5, 16, generator=g)
-    mask = torch.rand(3, 4, 5, 5, generator=g) > 0.5          # (B, n_head, Tq, Tk)
+    mask = torch.rand(3, 4, 5, 5, generator=g) > 0.5  # (B, n_head, Tq, Tk)
     mask[..., 1] = True
-    expected, expected_w = ref(x, x, x, attn_mask=(~mask).reshape(12, 5, 5),
-                               average_attn_weights=False)
+    expected, expected_w = ref(
+        x, x, x, attn_mask=(~mask).reshape(12, 5, 5), average_attn_weights=False
+    )
     for fast in (True, False):
         ours.fast = fast
         out, w = ours(x, mask=mask, need_weights=not fast)
@@ -516,12 +541,13 @@ def test_load_from_torch_without_biases_into_a_module_with_biases():
     try:
         ours.load_from_torch(ref)
     except ValueError:
-        return                                   # refusing would be right too
+        return  # refusing would be right too
     x = torch.randn(2, 5, 16)
     torch.testing.assert_close(ours(x)[0], ref(x, x, x)[0], rtol=1e-5, atol=ATOL)
 
 
 # --- additive attention ------------------------------------------------------------------
+
 
 def test_additive_attention_with_several_queries_equals_one_query_at_a_time():
     torch.manual_seed(0)
@@ -571,20 +597,29 @@ def test_additive_attention_checks_its_inputs():
     for bad in (ones.float(), ones.tolist()):
         with pytest.raises(ValueError, match="mask must be a bool"):
             att(s, h, mask=bad)
-    for bad in (torch.ones(2, 1, 1, 7, dtype=torch.bool), torch.ones(3, 7, dtype=torch.bool),
-                torch.ones(2, 6, dtype=torch.bool)):
+    for bad in (
+        torch.ones(2, 1, 1, 7, dtype=torch.bool),
+        torch.ones(3, 7, dtype=torch.bool),
+        torch.ones(2, 6, dtype=torch.bool),
+    ):
         with pytest.raises(ValueError, match="mask must have shape"):
             att(s, h, mask=bad)
 
 
 # --- the recall task and its model -------------------------------------------------------
 
+
 def test_key_value_recall_checks_and_edge_case():
     from survey_models.attention import key_value_recall
+
     keys, *_ = key_value_recall(4, 5, 5, 3, generator=torch.Generator().manual_seed(0))
-    assert sorted(keys[0].tolist()) == [0, 1, 2, 3, 4]         # n_keys == n_pairs: a permutation
-    for args, name in (((0,), "n"), ((2, 0), "n_pairs"), ((2, 2, 0), "n_keys"),
-                       ((2, 2, 4, 0), "n_values")):
+    assert sorted(keys[0].tolist()) == [0, 1, 2, 3, 4]  # n_keys == n_pairs: a permutation
+    for args, name in (
+        ((0,), "n"),
+        ((2, 0), "n_pairs"),
+        ((2, 2, 0), "n_keys"),
+        ((2, 2, 4, 0), "n_values"),
+    ):
         with pytest.raises(ValueError, match=name):
             key_value_recall(*args)
         with pytest.raises(TypeError, match=name):
@@ -593,18 +628,20 @@ def test_key_value_recall_checks_and_edge_case():
 
 def _recall_batch():
     from survey_models.attention import key_value_recall
+
     return key_value_recall(5, 4, 8, 3, generator=torch.Generator().manual_seed(0))[:3]
 
 
 @pytest.mark.parametrize("kind", ["dot", "additive", "uniform"])
 def test_recall_model_matches_a_hand_computation(kind):
     from survey_models.attention import RecallModel
+
     torch.manual_seed(0)
     model = RecallModel(8, 3, d_model=6, kind=kind)
     keys, values, query = _recall_batch()
     logits, w = model(keys, values, query)
     pairs = model.key_embedding.weight[keys] + model.value_embedding.weight[values]
-    s = model.query_embedding.weight[query]                          # (B, d)
+    s = model.query_embedding.weight[query]  # (B, d)
     if kind == "uniform":
         expected_w = torch.full((5, 4), 0.25)
         context = pairs.mean(1)
@@ -612,7 +649,7 @@ def test_recall_model_matches_a_hand_computation(kind):
         att = model.attention
         assert att.n_head == 1
         qp, kp, vp = att.q_proj(s), att.k_proj(pairs), att.v_proj(pairs)
-        expected_w = torch.softmax(torch.einsum("bd,bpd->bp", qp, kp) / 6 ** 0.5, dim=-1)
+        expected_w = torch.softmax(torch.einsum("bd,bpd->bp", qp, kp) / 6**0.5, dim=-1)
         context = att.out_proj(torch.einsum("bp,bpd->bd", expected_w, vp))
     else:
         context, expected_w = model.attention(s, pairs)
@@ -623,6 +660,7 @@ def test_recall_model_matches_a_hand_computation(kind):
 
 def test_recall_model_checks_its_inputs():
     from survey_models.attention import RecallModel
+
     model = RecallModel(8, 3, d_model=6)
     keys, values, query = _recall_batch()
     with pytest.raises(TypeError, match="keys"):

@@ -7,25 +7,45 @@ import pytest
 import torch
 
 from survey_models import data, train
-from survey_models.autoencoders import (Autoencoder, ContractiveLoss, ConvAutoencoder,
-                                        DenoisingLoss, SparseLoss, StackedEncoder,
-                                        VariationalAutoencoder, anomaly_scores,
-                                        contractive_penalty, corrupt, decoder_subspace, elbo,
-                                        gaussian_kl, importance_weighted_bound,
-                                        jacobian_norm_sq, kl_sparsity, linear_autoencoder,
-                                        pca_subspace, pretrain_stack, principal_angles,
-                                        reconstruction_errors, reconstruction_loss,
-                                        reparameterize, roc_auc, vae_loss)
+from survey_models.autoencoders import (
+    Autoencoder,
+    ContractiveLoss,
+    ConvAutoencoder,
+    DenoisingLoss,
+    SparseLoss,
+    StackedEncoder,
+    VariationalAutoencoder,
+    anomaly_scores,
+    contractive_penalty,
+    corrupt,
+    decoder_subspace,
+    elbo,
+    gaussian_kl,
+    importance_weighted_bound,
+    jacobian_norm_sq,
+    kl_sparsity,
+    linear_autoencoder,
+    pca_subspace,
+    pretrain_stack,
+    principal_angles,
+    reconstruction_errors,
+    reconstruction_loss,
+    reparameterize,
+    roc_auc,
+    vae_loss,
+)
 from survey_models.autoencoders.variational import bernoulli_log_likelihood
 
-
 # --- sparse ------------------------------------------------------------------------------
+
 
 def test_kl_sparsity_matches_hand_computation():
     rho_hat = torch.tensor([0.05, 0.2, 0.5])
     rho = 0.05
-    by_hand = sum(rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r))
-                  for r in (0.05, 0.2, 0.5))
+    by_hand = sum(
+        rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r))
+        for r in (0.05, 0.2, 0.5)
+    )
     assert kl_sparsity(rho, rho_hat).item() == pytest.approx(by_hand, rel=1e-5)
     assert kl_sparsity(rho, torch.full((4,), rho)).item() == pytest.approx(0.0, abs=1e-6)
 
@@ -34,7 +54,8 @@ def test_kl_sparsity_matches_bernoulli_kl_of_torch():
     rho_hat = torch.rand(10, generator=torch.Generator().manual_seed(0)) * 0.9 + 0.05
     expected = torch.distributions.kl_divergence(
         torch.distributions.Bernoulli(probs=torch.full((10,), 0.1)),
-        torch.distributions.Bernoulli(probs=rho_hat)).sum()
+        torch.distributions.Bernoulli(probs=rho_hat),
+    ).sum()
     assert kl_sparsity(0.1, rho_hat).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
@@ -73,6 +94,7 @@ def test_sparse_training_moves_mean_activation_to_target():
 
 # --- contractive -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "identity"])
 def test_contractive_penalty_matches_autograd_jacobian(activation):
     torch.manual_seed(0)
@@ -82,7 +104,7 @@ def test_contractive_penalty_matches_autograd_jacobian(activation):
     for row in x:
         jac = torch.autograd.functional.jacobian(lambda v: model.encode(v[None])[0], row)
         assert jac.shape == (7, 5)
-        per_example.append((jac ** 2).sum())
+        per_example.append((jac**2).sum())
     expected = torch.stack(per_example)
     assert torch.allclose(jacobian_norm_sq(model, x), expected, atol=1e-10)
     assert contractive_penalty(model, x).item() == pytest.approx(expected.mean().item())
@@ -103,6 +125,7 @@ def test_negative_contraction_weight_raises():
 
 
 # --- denoising ---------------------------------------------------------------------------
+
 
 def test_masking_noise_zeroes_the_requested_share_and_keeps_the_rest():
     x = torch.rand(200, 64) + 0.1
@@ -129,7 +152,8 @@ def test_denoising_loss_targets_the_clean_input():
     x_tilde = corrupt(x, "mask", 0.5)
     assert got.item() == pytest.approx(((model(x_tilde) - x) ** 2).sum(1).mean().item())
     assert DenoisingLoss("mask", 0.0)(model, x).item() == pytest.approx(
-        reconstruction_loss(model, x).item())
+        reconstruction_loss(model, x).item()
+    )
 
 
 @pytest.mark.parametrize("noise,level", [("gaussian", -0.1), ("mask", -0.1), ("mask", 1.2)])
@@ -146,6 +170,7 @@ def test_unknown_noise_raises():
 
 
 # --- linear AE and PCA -------------------------------------------------------------------
+
 
 def test_principal_angles_known_answer():
     a = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
@@ -177,6 +202,7 @@ def test_pca_subspace_rejects_too_many_components():
 
 
 # --- variational -------------------------------------------------------------------------
+
 
 def test_gaussian_kl_matches_torch_distributions():
     g = torch.Generator().manual_seed(0)
@@ -238,12 +264,13 @@ def test_iw_bound_matches_exact_log_likelihood_when_q_is_the_posterior():
     with torch.no_grad():
         model.decoder[2].weight.zero_()
         model.mu.weight.zero_(), model.mu.bias.zero_()
-        model.log_var.weight.zero_(), model.log_var.bias.zero_()   # q(z|x) = N(0, 1) = p(z)
+        model.log_var.weight.zero_(), model.log_var.bias.zero_()  # q(z|x) = N(0, 1) = p(z)
     x = torch.tensor([[1.0, 0.0, 1.0, 1.0]])
     exact = bernoulli_log_likelihood(model.decoder[2].bias[None], x)
     with torch.no_grad():
-        assert importance_weighted_bound(model, x, 10).item() == pytest.approx(exact.item(),
-                                                                             abs=1e-5)
+        assert importance_weighted_bound(model, x, 10).item() == pytest.approx(
+            exact.item(), abs=1e-5
+        )
         assert elbo(model, x, 5).item() == pytest.approx(exact.item(), abs=1e-5)
 
 
@@ -269,6 +296,7 @@ def test_vae_sample_shapes_and_range():
 
 
 # --- stacked, convolutional, anomaly -----------------------------------------------------
+
 
 def test_stacked_encoder_loads_pretrained_layers():
     x = torch.rand(64, 6)
@@ -311,6 +339,7 @@ def test_conv_layer_count_matches_hand_count():
 
 def test_roc_auc_matches_sklearn_with_ties():
     from sklearn.metrics import roc_auc_score
+
     g = torch.Generator().manual_seed(0)
     normal = torch.randint(0, 5, (30,), generator=g).float()
     anomalous = torch.randint(2, 8, (20,), generator=g).float()
@@ -327,18 +356,23 @@ def test_anomaly_scores_are_per_example_errors():
     with torch.no_grad():
         assert torch.allclose(anomaly_scores(model, x), reconstruction_errors(model, x))
         assert reconstruction_errors(model, x).mean().item() == pytest.approx(
-            reconstruction_loss(model, x).item())
+            reconstruction_loss(model, x).item()
+        )
 
 
 # --- wrong input width -------------------------------------------------------------------
 
-@pytest.mark.parametrize("make,loss", [
-    (lambda: Autoencoder(64, 16), SparseLoss()),
-    (lambda: Autoencoder(64, 16), DenoisingLoss()),
-    (lambda: Autoencoder(64, 16), ContractiveLoss()),
-    (lambda: ConvAutoencoder(), reconstruction_loss),
-    (lambda: VariationalAutoencoder(64, 16, 2), vae_loss),
-])
+
+@pytest.mark.parametrize(
+    "make,loss",
+    [
+        (lambda: Autoencoder(64, 16), SparseLoss()),
+        (lambda: Autoencoder(64, 16), DenoisingLoss()),
+        (lambda: Autoencoder(64, 16), ContractiveLoss()),
+        (lambda: ConvAutoencoder(), reconstruction_loss),
+        (lambda: VariationalAutoencoder(64, 16, 2), vae_loss),
+    ],
+)
 def test_wrong_input_width_raises_naming_x(make, loss):
     with pytest.raises(ValueError, match="x must have last dimension 64"):
         loss(make(), torch.rand(3, 63))

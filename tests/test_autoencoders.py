@@ -62,9 +62,13 @@ def test_denoising_target_is_used():
         reconstruction_loss(model, x, torch.rand(3, 5))
 
 
-@pytest.mark.parametrize("args, name", [
-    ((0, 4), "n_input"), ((4, -1), "n_hidden"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        ((0, 4), "n_input"),
+        ((4, -1), "n_hidden"),
+    ],
+)
 def test_bad_sizes_raise(args, name):
     with pytest.raises(ValueError, match=name):
         Autoencoder(*args)
@@ -98,10 +102,11 @@ ACTIVATION_FUNCTIONS = {
 def test_each_activation_name_maps_to_exactly_its_torch_function(name):
     from survey_models.autoencoders import make_activation
     from survey_models.autoencoders.core import ACTIVATIONS
+
     assert set(ACTIVATIONS) == set(ACTIVATION_FUNCTIONS)
     cls, fn = ACTIVATION_FUNCTIONS[name]
     assert type(make_activation(name)) is cls
-    assert make_activation(name) is not make_activation(name)      # a fresh module each time
+    assert make_activation(name) is not make_activation(name)  # a fresh module each time
     a = torch.linspace(-3, 3, 13)[None]
     torch.testing.assert_close(make_activation(name)(a), fn(a))
 
@@ -114,8 +119,9 @@ def test_encoder_and_decoder_apply_their_own_activation(encoder, decoder):
     x = torch.randn(4, 5)
     a = x @ model.encoder_linear.weight.T + model.encoder_linear.bias
     h = ACTIVATION_FUNCTIONS[encoder][1](a)
-    y = ACTIVATION_FUNCTIONS[decoder][1](h @ model.decoder_linear.weight.T
-                                         + model.decoder_linear.bias)
+    y = ACTIVATION_FUNCTIONS[decoder][1](
+        h @ model.decoder_linear.weight.T + model.decoder_linear.bias
+    )
     torch.testing.assert_close(model.encode(x), h)
     torch.testing.assert_close(model.decode(h), y)
     torch.testing.assert_close(model(x), y)
@@ -126,6 +132,7 @@ def test_encoder_and_decoder_apply_their_own_activation(encoder, decoder):
 @pytest.mark.parametrize("name", list(ACTIVATION_FUNCTIONS))
 def test_activation_derivative_matches_autograd(name):
     from survey_models.autoencoders import activation_derivative, make_activation
+
     act = make_activation(name)
     a = torch.linspace(-2.95, 3.05, 25, dtype=torch.float64, requires_grad=True)  # no 0
     h = act(a)
@@ -137,10 +144,11 @@ def test_activation_derivative_matches_autograd(name):
 
 def test_reconstruction_errors_are_per_example_squared_distances():
     from survey_models.autoencoders import reconstruction_errors
+
     model = Autoencoder(3, 2, decoder_activation="identity")
     with torch.no_grad():
         model.decoder_linear.weight.zero_()
-        model.decoder_linear.bias.copy_(torch.tensor([1.0, -2.0, 0.5]))   # y is constant
+        model.decoder_linear.bias.copy_(torch.tensor([1.0, -2.0, 0.5]))  # y is constant
     x = torch.tensor([[1.0, 0.0, 0.5], [0.0, 0.0, 0.0]])
     errors = reconstruction_errors(model, x)
     torch.testing.assert_close(errors, torch.tensor([4.0, 5.25]))
@@ -151,6 +159,7 @@ def test_reconstruction_errors_are_per_example_squared_distances():
 
 def test_structure_and_decode_checks_name_the_argument():
     from survey_models.autoencoders.core import check_autoencoder
+
     with pytest.raises(ValueError, match="n_input"):
         structure_of(0, 4)
     with pytest.raises(ValueError, match="n_hidden"):

@@ -10,8 +10,7 @@ from torch import nn
 
 from survey_models import train
 from survey_models.attention import causal_mask
-from survey_models.transformer import (GPT, TransformerBlock, lm_loss,
-                                       sinusoidal_positional_encoding)
+from survey_models.transformer import GPT, TransformerBlock, lm_loss, sinusoidal_positional_encoding
 
 
 def test_sinusoidal_encoding_against_formula():
@@ -33,9 +32,11 @@ def test_sinusoidal_encoding_odd_width_and_relative_shift_is_linear():
     k = 5
     for i in range(4):
         w = 1 / 10000 ** (2 * i / 8)
-        rot = torch.tensor([[math.cos(k * w), -math.sin(k * w)], [math.sin(k * w), math.cos(k * w)]],
-                           dtype=torch.float64)
-        pair = pe[:, 2 * i: 2 * i + 2]
+        rot = torch.tensor(
+            [[math.cos(k * w), -math.sin(k * w)], [math.sin(k * w), math.cos(k * w)]],
+            dtype=torch.float64,
+        )
+        pair = pe[:, 2 * i : 2 * i + 2]
         assert torch.allclose(pair[:-k] @ rot, pair[k:], atol=1e-5)
 
 
@@ -43,14 +44,23 @@ def test_sinusoidal_encoding_odd_width_and_relative_shift_is_linear():
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_block_matches_torch_encoder_layer(norm_first, activation):
     torch.manual_seed(0)
-    ref = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, dropout=0.0,
-                                     activation=activation, batch_first=True,
-                                     norm_first=norm_first).eval()
+    ref = nn.TransformerEncoderLayer(
+        16,
+        4,
+        dim_feedforward=32,
+        dropout=0.0,
+        activation=activation,
+        batch_first=True,
+        norm_first=norm_first,
+    ).eval()
     with torch.no_grad():
         for p in ref.parameters():
-            p.add_(0.1 * torch.randn_like(p))       # non-trivial norms and biases
-    ours = TransformerBlock(16, 4, d_ff=32, norm_first=norm_first,
-                            activation=activation).eval().load_from_torch(ref)
+            p.add_(0.1 * torch.randn_like(p))  # non-trivial norms and biases
+    ours = (
+        TransformerBlock(16, 4, d_ff=32, norm_first=norm_first, activation=activation)
+        .eval()
+        .load_from_torch(ref)
+    )
     x = torch.randn(2, 6, 16)
     assert torch.allclose(ours(x), ref(x), atol=1e-5)
     mask = causal_mask(6)
@@ -65,8 +75,9 @@ def test_block_matches_torch_encoder_layer(norm_first, activation):
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal", "none"])
 def test_gpt_shapes_and_causality(positional):
     torch.manual_seed(0)
-    model = GPT(vocab_size=11, block_size=8, n_layer=2, n_head=2, d_model=16,
-                positional=positional).eval()
+    model = GPT(
+        vocab_size=11, block_size=8, n_layer=2, n_head=2, d_model=16, positional=positional
+    ).eval()
     idx = torch.randint(11, (3, 8))
     logits = model(idx)
     assert logits.shape == (3, 8, 11)
@@ -115,8 +126,8 @@ def test_gpt_learns_a_deterministic_sequence():
     # Copying a fixed cyclic pattern: next token = (token + 1) mod 5 needs no long context.
     torch.manual_seed(0)
     seq = torch.arange(200) % 5
-    x = torch.stack([seq[i:i + 8] for i in range(0, 150)])
-    y = torch.stack([seq[i + 1:i + 9] for i in range(0, 150)])
+    x = torch.stack([seq[i : i + 8] for i in range(0, 150)])
+    y = torch.stack([seq[i + 1 : i + 9] for i in range(0, 150)])
     model = GPT(5, 8, n_layer=1, n_head=2, d_model=16)
     before = train.evaluate(model, lm_loss, (x, y))
     hist = train.fit(model, lm_loss, (x, y), steps=150, batch_size=32, lr=1e-2, seed=0)
@@ -133,7 +144,7 @@ def test_generate_sampling_is_reproducible_with_generator():
     a = model.generate(start, 10, generator=torch.Generator().manual_seed(5))
     b = model.generate(start, 10, generator=torch.Generator().manual_seed(5))
     assert a.shape == (2, 11) and torch.equal(a, b)
-    assert model.training   # left in the mode it had
+    assert model.training  # left in the mode it had
 
 
 def test_bad_arguments_raise_errors_naming_them():
@@ -162,6 +173,7 @@ def test_bad_arguments_raise_errors_naming_them():
 
 # --- tests that catch a wrong model (issue 12 §5) ----------------------------------------
 
+
 def test_block_default_mlp_width_is_four_times_d_model_and_dropout_only_trains():
     torch.manual_seed(0)
     block = TransformerBlock(16, 4, dropout=0.5)
@@ -170,7 +182,7 @@ def test_block_default_mlp_width_is_four_times_d_model_and_dropout_only_trains()
     plain.load_state_dict(block.state_dict())
     x = torch.randn(2, 5, 16)
     block.eval()
-    assert torch.equal(block(x), plain.eval()(x))          # eval: dropout is the identity
+    assert torch.equal(block(x), plain.eval()(x))  # eval: dropout is the identity
     block.train()
     assert (block(x) - plain(x)).abs().max() > 1e-2
 
@@ -187,11 +199,14 @@ def test_block_checks_its_input():
 
 def _gpt_parameter_count(v, block, layers, d, positional):
     d_ff = 4 * d
-    per_block = (4 * (d * d + d)                     # q, k, v, out projections
-                 + (d * d_ff + d_ff) + (d_ff * d + d)  # MLP
-                 + 2 * 2 * d)                          # two layer norms
+    per_block = (
+        4 * (d * d + d)  # q, k, v, out projections
+        + (d * d_ff + d_ff)
+        + (d_ff * d + d)  # MLP
+        + 2 * 2 * d
+    )  # two layer norms
     positions = block * d if positional == "learned" else 0
-    return v * d + positions + layers * per_block + 2 * d + d * v   # + final norm, head
+    return v * d + positions + layers * per_block + 2 * d + d * v  # + final norm, head
 
 
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal", "none"])
@@ -199,7 +214,7 @@ def test_gpt_parameters_are_counted_by_hand(positional):
     model = GPT(11, 8, n_layer=2, n_head=2, d_model=16, positional=positional)
     assert model.num_parameters() == _gpt_parameter_count(11, 8, 2, 16, positional)
     assert model.head.bias is None
-    assert "sinusoidal" not in model.state_dict()           # a fixed table, not saved
+    assert "sinusoidal" not in model.state_dict()  # a fixed table, not saved
 
 
 def test_gpt_initialisation_follows_gpt2():
@@ -211,10 +226,11 @@ def test_gpt_initialisation_follows_gpt2():
 
     def std(w):
         return w.detach().std().item()
+
     # 4096 weights per matrix: the sample std is within 4 % of the true one (> 5 s.e.)
     assert std(model.token_embedding.weight) == pytest.approx(0.02, rel=0.04)
     assert std(model.blocks[0].linear1.weight) == pytest.approx(0.02, rel=0.04)
-    for block in model.blocks:               # residual projections: 0.02 / sqrt(2 n_layer)
+    for block in model.blocks:  # residual projections: 0.02 / sqrt(2 n_layer)
         assert std(block.self_attn.out_proj.weight) == pytest.approx(0.01, rel=0.04)
         assert std(block.linear2.weight) == pytest.approx(0.01, rel=0.04)
 
@@ -238,14 +254,14 @@ def test_gpt_embedding_adds_the_positions(positional):
 
 def _greedy_by_hand(model, idx, steps):
     for _ in range(steps):
-        logits = model(idx[:, -model.block_size:])
+        logits = model(idx[:, -model.block_size :])
         idx = torch.cat([idx, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
     return idx
 
 
 def test_generate_feeds_the_last_block_size_tokens_and_reads_the_last_position():
     torch.manual_seed(0)
-    model = GPT(13, 4, n_layer=1, n_head=2, d_model=16, dropout=0.5)   # left in training
+    model = GPT(13, 4, n_layer=1, n_head=2, d_model=16, dropout=0.5)  # left in training
     start = torch.randint(13, (2, 3))
     out = model.generate(start, 6, greedy=True)
     assert model.training
@@ -256,9 +272,10 @@ def test_generate_feeds_the_last_block_size_tokens_and_reads_the_last_position()
     model.train()
     cold = model.generate(start, 6, temperature=1e-6, generator=torch.Generator().manual_seed(0))
     assert torch.equal(cold, expected)
-    hot = model.generate(start[:1], 30, temperature=100.0,
-                         generator=torch.Generator().manual_seed(0))
-    assert len(set(hot[0, 3:].tolist())) > 5              # nearly uniform over 13 tokens
+    hot = model.generate(
+        start[:1], 30, temperature=100.0, generator=torch.Generator().manual_seed(0)
+    )
+    assert len(set(hot[0, 3:].tolist())) > 5  # nearly uniform over 13 tokens
 
 
 def test_generate_and_lm_loss_check_their_arguments():
