@@ -13,7 +13,11 @@ import re
 from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026"
+# Character classes used across the extension (one definition each):
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff"  # Chinese characters
+# ... plus CJK and full-width punctuation and the curly quotes, dash and ellipsis of
+# Chinese text: between two of these a source line break is no space.
+_CJK = r"\u3000-\u303f" + HAN + r"\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026"
 _BREAK = re.compile(rf"(?<=[{_CJK}])[ \t]*\n[ \t]*(?=[{_CJK}])")
 _SKIP = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
 _IS_CJK = re.compile(rf"[{_CJK}]")

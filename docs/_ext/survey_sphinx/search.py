@@ -22,11 +22,13 @@ import json
 import re
 from pathlib import Path
 
+from .cjk import HAN
+
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parents[1]
 TERMS_FILE = HERE / "zh_terms.txt"
 GLOSSARY = DOCS / "glossary.md"
-_HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN = re.compile(rf"[{HAN}]")
 
 
 def glossary_terms(path: Path = GLOSSARY) -> list[str]:
