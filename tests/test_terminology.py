@@ -405,3 +405,17 @@ def test_exercise_count_skips_folded_hints():
         "",
     ]
     assert count_exercises(lines) == 3
+
+
+HALF_WIDTH_IN_BRACKETS = re.compile(r"（[A-Za-z][A-Za-z -]*, [A-Za-z0-9-]*）")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_english_names_in_chinese_brackets_use_the_full_width_comma(page):
+    """（variational autoencoder，VAE）: inside Chinese brackets the comma is Chinese too."""
+    text = page.read_text(encoding="utf-8")
+    found = [
+        f"{page.name}:{text.count(chr(10), 0, m.start()) + 1}: {m.group()}"
+        for m in HALF_WIDTH_IN_BRACKETS.finditer(text)
+    ]
+    assert not found, found
