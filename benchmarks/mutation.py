@@ -28,7 +28,9 @@ statements, ``extra_repr``/``__repr__`` and ``__all__``. Mutants listed in
 counted as killed. Score = (killed + timed out) / mutants.
 
 Prints a table (module, mutants, killed, survived, timeout, score) and writes it, with
-the survivors, to ``benchmarks/results/mutation.txt``.
+the survivors, to ``benchmarks/results/mutation.txt``. On one core of the project's
+machines the default modules take about 8 minutes and ``--all`` about 21; ``--max-seconds``
+bounds a module's run (the mutants tested are then a random sample, and the table says so).
 """
 
 from __future__ import annotations
