@@ -312,21 +312,30 @@ def record_problem(stem: str, directory: Path | None = None) -> str | None:
     run = _read_json(directory / f"{stem}.run.json")
     if not isinstance(run, dict) or any(f not in run for f in RUN_FIELDS):
         return f"its run record in {directory} is missing or incomplete"
-    path = directory / f"{stem}.jsonl"
-    try:
-        lines = (
-            [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            if path.exists()
-            else []
-        )
-        records = [json.loads(line) for line in lines]
-    except (OSError, ValueError):
-        return f"its recorded numbers ({path.name}) are unreadable"
-    if len(records) != run["measurements"] or not all(isinstance(r, dict) for r in records):
-        return (
-            f"its run reported {run['measurements']} number(s) but {path.name} holds {len(records)}"
-        )
+    records = read_numbers(stem, directory)
+    if records is None:
+        return f"its recorded numbers ({stem}.jsonl) are unreadable"
+    if len(records) != run["measurements"]:
+        return f"its run reported {run['measurements']} number(s) but {stem}.jsonl holds {len(records)}"
     return None
+
+
+def read_numbers(stem: str, directory: Path | None = None) -> list[dict] | None:
+    """The numbers an example reported (``<stem>.jsonl``, one JSON object a line): ``[]``
+    when it reported none, ``None`` when the file cannot be read or a line is corrupt."""
+    directory = directory or results_dir()
+    path = directory / f"{stem}.jsonl"
+    if not path.exists():
+        return []
+    try:
+        records = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    except (OSError, ValueError):
+        return None
+    return records if all(isinstance(r, dict) for r in records) else None
 
 
 # --- Sphinx hooks -----------------------------------------------------------------------------

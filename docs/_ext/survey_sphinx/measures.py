@@ -26,7 +26,6 @@ change. The role reads ``<results dir>/<example>.jsonl``, which
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -78,15 +77,6 @@ def _format(value: float, spec: str | None) -> str:
     return format(value, spec)  # ValueError for a bad spec, reported by the role
 
 
-def read_records(path: Path) -> list[dict] | None:
-    """The JSON lines of a record file; ``None`` when it is missing or any line is corrupt."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-    except (OSError, ValueError):
-        return None
-
-
 def example_label(srcdir: Path, gallery_conf: dict, stem: str) -> str | None:
     """The sphinx-gallery reference label of the example page ``stem``."""
     for example in gf.gallery_examples(srcdir, gallery_conf):
@@ -111,8 +101,8 @@ class MeasureRole(SphinxRole):
             return self._fail("no results directory is configured for this build")
         path = results / f"{stem}.jsonl"
         self.env.note_dependency(str(path))
-        records = read_records(path)
-        if records is None:
+        records = gf.read_numbers(stem, results)
+        if not records:
             return self._fail(f"no readable records of {stem} in this build ({path})")
         found = [r for r in records if r.get("key") == key]
         if len(found) != 1:

@@ -72,18 +72,6 @@ class Row:
         return "仅记录"
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError:
-                    continue
-    return rows
-
-
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -100,11 +88,12 @@ def collect_rows(srcdir: Path, gallery_conf: dict, results: Path | None) -> list
             example.source, example.target.relative_to(srcdir.resolve()), example.folder
         )
         cost = _read_json(example.target.with_name(example.stem + ".cost.json"))
-        run = _read_json(results / f"{example.stem}.run.json") if results else {}
-        measurements = _read_jsonl(results / f"{example.stem}.jsonl") if results else []
+        run = (gf.read_run_record(example.stem, results) or {}) if results else {}
+        numbers = gf.read_numbers(example.stem, results) if results else []
+        measurements = numbers or []
         if os.path.normpath(example.source) in failing:
             status = "failed"
-        elif (run or measurements) and gf.record_problem(example.stem, results):
+        elif (run or numbers != []) and gf.record_problem(example.stem, results):
             status = "corrupt"  # what the files hold is not what the run reported
         elif measurements:
             status = "ok"
@@ -251,7 +240,7 @@ def write_results_page(app) -> None:
     if results is not None:  # machine-readable twin, for the benchmark and tests
         summary = []
         for r in rows:
-            run = _read_json(results / f"{r.example.stem}.run.json")
+            run = gf.read_run_record(r.example.stem, results) or {}
             summary.append(
                 {
                     "example": r.example.stem,
