@@ -61,7 +61,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
         None,
     ),
     "transformer.py": (("tests/test_transformer.py",), None),
-    "diffusion.py": (("tests/test_diffusion.py",), None),
+    "diffusion/ddpm.py": (("tests/test_diffusion.py",), None),
     "gan.py": (
         ("tests/test_gan.py",),
         (
@@ -188,7 +188,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "a redundant check: nn.Dropout and every TransformerBlock refuse the same values",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "NoiseSchedule.__init__",
         "abar = f / f[0]",
         "f / f[0]",
@@ -196,7 +196,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "β_t depends only on the ratios ᾱ_t/ᾱ_{t-1}: any scale of f cancels",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "NoiseSchedule.__init__",
         "abar = f / f[0]",
         "0",
@@ -204,7 +204,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "β_t depends only on the ratios ᾱ_t/ᾱ_{t-1}: any scale of f cancels",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "timestep_embedding",
         "half = dim // 2",
         "dim // 2",
@@ -212,7 +212,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "dim is even: torch.arange(4.0) and / 4.0 give the same float32 values",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "diffusion_loss.loss_fn",
         "drop = torch.rand(y.shape, device=y.device) < p_uncond",
         "torch.rand(y.shape, device=y.device) < p_uncond",
@@ -220,7 +220,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "rand() == p_uncond has probability ~2^-24 per label: no test can tell",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "ddpm_step",
         "nonzero = (t > 0).to(xt.dtype).view(-1, *([1] * (xt.dim() - 1)))",
         "t > 0",
@@ -228,7 +228,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "β̃_0 = 0 (ᾱ_{-1} := 1), so the noise at t = 0 is multiplied by 0",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "ddim_sample",
         'check_nonnegative_float("eta", eta)',
         'check_nonnegative_float("eta", eta)',
@@ -236,7 +236,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "a redundant check: the first ddim_step refuses the same eta (through ddim_sigma)",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "NoiseSchedule.__init__",
         "if beta_start * scale > min(beta_end * scale, 0.999):",
         "min(beta_end * scale, 0.999)",
@@ -244,7 +244,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "min is symmetric",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "NoiseSchedule.__init__",
         "betas = torch.linspace(beta_start * scale, min(beta_end * scale, 0.999), T, "
         "dtype=torch.float64)",
@@ -253,7 +253,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "min is symmetric",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "NoiseSchedule._check_x",
         "return x",
         "return x",
@@ -261,7 +261,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "every caller ignores the returned value",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "diffusion_loss.loss_fn",
         "if y is not None and p_uncond > 0:",
         "p_uncond > 0",
@@ -269,7 +269,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "p_uncond = 0 then drops no label (rand < 0 never holds)",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "ddim_step",
         "direction = math.sqrt(max(1 - abar_prev - sigma ** 2, 0.0))",
         "max(1 - abar_prev - sigma ** 2, 0.0)",
@@ -277,7 +277,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "max is symmetric",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "ddim_step",
         "if sigma > 0:",
         "sigma > 0",
@@ -285,7 +285,7 @@ EQUIVALENT: tuple[tuple[str, str, str, str, str, str], ...] = (
         "sigma = 0 then adds 0 * noise",
     ),
     (
-        "diffusion.py",
+        "diffusion/ddpm.py",
         "ddim_timesteps",
         "ts = torch.linspace(num_steps - 1, 0, sampling_steps).round().long().tolist()",
         "torch.linspace(num_steps - 1, 0, sampling_steps)",

@@ -119,3 +119,24 @@ def test_the_build_hook_gives_the_set_up_of_a_script_run_alone(restored_threads)
     from_hook = state()
     setup_example()
     assert state() == from_hook
+
+
+def test_example_seed_reads_survey_seed(monkeypatch, restored_threads):
+    from survey_models import example_seed, setup_example, train
+
+    monkeypatch.delenv("SURVEY_SEED", raising=False)
+    assert example_seed() == 0  # the seed the book is built with
+    monkeypatch.setenv("SURVEY_SEED", " 4 ")
+    assert example_seed() == 4
+    setup_example()  # no argument: the variable's seed
+    after_setup = _draws()
+    train.set_seed(4)
+    assert _draws() == after_setup
+    setup_example(2)  # an explicit seed wins over the variable
+    after_explicit = _draws()
+    train.set_seed(2)
+    assert _draws() == after_explicit
+    for bad in ("-1", "1.5", "four"):
+        monkeypatch.setenv("SURVEY_SEED", bad)
+        with pytest.raises(ValueError, match="SURVEY_SEED"):
+            example_seed()

@@ -20,7 +20,7 @@ DDPM：在二维瑞士卷上学会“去噪”
 # --------------
 # 训练集 4000 点，留出参考集 1000 点（不同种子）。噪声表用线性 β（Ho 等 2020 在
 # T = 1000 时取 1e-4 到 0.02；这里 T = 100，按 1000/T 放大，使 :math:`\bar\alpha_T`
-# 仍接近 0）。前向过程的闭式 :math:`q(x_t\mid x_0)` 由 :class:`survey_models.diffusion.NoiseSchedule`
+# 仍接近 0）。前向过程的闭式 :math:`q(x_t\mid x_0)` 由 :class:`survey_models.diffusion.ddpm.NoiseSchedule`
 # 提供，后面所有采样器共用这一个实现。
 import time
 
@@ -41,7 +41,7 @@ print(schedule)
 # 训练去噪网络
 # ------------
 # 网络是 3 个残差隐藏层、宽 128 的 MLP，步数 t 以正弦编码输入。损失即简化损失，
-# 由 :func:`survey_models.diffusion.diffusion_loss` 给出，训练循环是共用的 :func:`survey_models.train.fit`。
+# 由 :func:`survey_models.diffusion.ddpm.diffusion_loss` 给出，训练循环是共用的 :func:`survey_models.train.fit`。
 model = Denoiser(dim=2, hidden=128, n_layers=3)
 history = train.fit(
     model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256, lr=2e-3, seed=0

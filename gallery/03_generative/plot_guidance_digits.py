@@ -22,7 +22,7 @@ digits FID，并与“真实对真实”的地板并列。
 # 训练带标签丢弃的条件模型
 # ------------------------
 # 像素缩放到 [-1, 1]；余弦噪声表（Nichol & Dhariwal 2021），T = 100。去噪网络与瑞士卷
-# 例子是同一个 :class:`survey_models.diffusion.Denoiser`，只是输入 64 维、多了一个标签嵌入，
+# 例子是同一个 :class:`survey_models.diffusion.ddpm.Denoiser`，只是输入 64 维、多了一个标签嵌入，
 # 其中第 11 个嵌入就是 :math:`\varnothing`。
 import time
 
@@ -73,7 +73,7 @@ print(
 # %%
 # 扫描引导权重
 # ------------
-# 每个 w 生成 600 张（每类 60 张），采样用 η = 1 的 50 步 DDIM（:func:`survey_models.diffusion.ddim_sample`），
+# 每个 w 生成 600 张（每类 60 张），采样用 η = 1 的 50 步 DDIM（:func:`survey_models.diffusion.ddpm.ddim_sample`），
 # 预测的 :math:`\hat x_0` 截断到 [-1, 1] 并据此重算 ε。所有 w 用同一组初始噪声。
 weights = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0]
 labels = torch.arange(10).repeat_interleave(60)

@@ -69,7 +69,7 @@ print(f"像素空间：去噪网络 {pixel_params} 个参数，训练 + 采样�
 # ------------
 # 第一阶段：64→16 的自编码器（:class:`survey_models.autoencoders.Autoencoder`，线性编码、
 # sigmoid 解码），100 轮。第二阶段：把训练图像编码并逐维标准化
-# （:class:`survey_models.diffusion.LatentCodec`），在 16 维隐变量上训练一个宽 128 的去噪
+# （:class:`survey_models.diffusion.ddpm.LatentCodec`），在 16 维隐变量上训练一个宽 128 的去噪
 # MLP，同样 2000 步；采样时 :math:`\hat x_0` 截断到训练隐变量的最大绝对值。
 start = time.perf_counter()
 train.set_seed(0)

@@ -7,14 +7,14 @@ and :mod:`survey_models.report`. Every gallery example starts with
 """
 
 __version__ = "0.1.0"
-__all__ = ["setup_example"]
+__all__ = ["setup_example", "example_seed"]
 
 
 def __getattr__(name: str):
     # Imported on first use, so that ``import survey_models.report`` (or any other light
     # submodule) does not load PyTorch and matplotlib.
-    if name == "setup_example":
-        from .example import setup_example
+    if name in ("setup_example", "example_seed"):
+        from . import example
 
-        return setup_example
+        return getattr(example, name)
     raise AttributeError(f"module 'survey_models' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Denoising diffusion models (survey chapter 3, part 2): one forward process, many samplers.
+"""DDPM and DDIM (survey chapter 3, part 2): one forward process, many samplers.
 
 Everything here is built on a single :class:`NoiseSchedule` — the forward (noising)
 process of DDPM (Ho et al. 2020). DDPM ancestral sampling, DDIM (Song et al. 2021),
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import (
+from .._checks import (
     check_callable,
     check_choice,
     check_int_in,
