@@ -2,6 +2,10 @@
 #   make docs   set up (if needed), then build the whole site, executing every example
 #   make test   set up (if needed), then run the whole test suite (includes a full docs
 #               build with warnings as errors, and browser tests of the built site)
+# Sharded (one machine per shard, e.g. a CI matrix; see docs/_ext/survey_sphinx/shards.py):
+#   make docs SHARD=k/N        run only shard k of N's examples (no pages); the artifact
+#                              is docs/_build/shards/k-of-N
+#   make docs MERGE="a b ..."  copy the artifacts in, then build the site (reruns nothing)
 # For contributors:
 #   make check  the fast loop (< 60 s): ruff lint and format check, unit tests without
 #               the site build, the browser or the toy builds
@@ -15,8 +19,18 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml tools/setup.sh
 	bash tools/setup.sh
 
+SHARD ?=
+MERGE ?=
+
 docs: setup
+ifneq ($(strip $(SHARD)),)
+	$(PY) -m sphinx -W --keep-going -b dummy -D survey_gallery_shard=$(SHARD) docs docs/_build/dummy
+else
+ifneq ($(strip $(MERGE)),)
+	PYTHONPATH=docs/_ext $(PY) -m survey_sphinx.shards docs docs/_build/results $(MERGE)
+endif
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+endif
 
 test: setup
 	$(PY) -m pytest

@@ -11,6 +11,7 @@ compares their numbers exactly (benchmarks/build.py --repeat does that for every
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -137,7 +138,9 @@ def make_toy(root: Path, extra_examples: dict[str, tuple[str, str, str]] | None 
     return root
 
 
-def build_toy(root: Path, **env: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+def build_toy(
+    root: Path, *options: str, builder: str = "html", **env: str
+) -> tuple[subprocess.CompletedProcess, set[str]]:
     """Build the toy site incrementally; return the result and the examples that ran."""
     log = root / "runs.log"
     log.write_text("")
@@ -148,9 +151,10 @@ def build_toy(root: Path, **env: str) -> tuple[subprocess.CompletedProcess, set[
         "-W",
         "--keep-going",
         "-b",
-        "html",
+        builder,
+        *options,
         str(root / "docs"),
-        str(root / "docs" / "_build" / "html"),
+        str(root / "docs" / "_build" / builder),
     ]
     full_env = {
         **os.environ,
@@ -535,3 +539,55 @@ def test_a_killed_build_takes_its_workers_with_it(tmp_path):
         time.sleep(0.2)
     assert not any(alive(p) for p in pids), "pool workers outlived the killed build"
     assert "woke" not in log.read_text()
+
+
+# --- a build that shards ----------------------------------------------------------------------
+
+_WALL_TIMES = (
+    (re.compile(r"\d+ 分 [\d.]+ 秒"), "TIME"),  # sphinx-gallery's timing line, in Chinese
+    (re.compile(r"用时 [\d.]+ s · 峰值内存 \d+ MiB"), "用时 TIME · 峰值内存 MEMORY"),
+    # The search data comes from the book's glossary, not from the toy (and may be edited
+    # between the builds this test makes).
+    (re.compile(r"<script>window\.SURVEY_.*?</script>", re.DOTALL), "<script>SEARCH</script>"),
+)
+
+
+def _without_wall_times(text: str) -> str:
+    for pattern, replacement in _WALL_TIMES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _pages(root: Path) -> dict[str, str]:
+    """The results page and every example page of a built toy site."""
+    html = root / "docs" / "_build" / "html"
+    pages = [html / "results.html", *sorted((html / "auto_examples").glob("*/plot_*.html"))]
+    return {str(p.relative_to(html)): _without_wall_times(p.read_text()) for p in pages}
+
+
+def test_sharded_runs_assemble_the_site_of_an_unsharded_build(tmp_path):
+    from survey_sphinx import shards
+
+    whole = make_toy(tmp_path / "whole")
+    result, ran = build_toy(whole)
+    assert ok(result), show(result)
+    assert ran == set(TOY_EXAMPLES)
+
+    artifacts, ran_by_shard = [], []
+    for k in (1, 2):  # two "machines": separate checkouts, nothing shared
+        root = make_toy(tmp_path / f"shard{k}")
+        result, ran = build_toy(root, "-D", f"survey_gallery_shard={k}/2", builder="dummy")
+        assert ok(result), show(result)
+        ran_by_shard.append(ran)
+        artifacts.append(root / "docs" / "_build" / "shards" / f"{k}-of-2")
+    assert ran_by_shard[0] and ran_by_shard[1]
+    assert not ran_by_shard[0] & ran_by_shard[1]  # each example runs on one shard
+    assert ran_by_shard[0] | ran_by_shard[1] == set(TOY_EXAMPLES)
+
+    final = make_toy(tmp_path / "final")
+    merged = [shards.merge(a, final / "docs", final / "results") for a in artifacts]
+    assert [set(m) for m in merged] == ran_by_shard
+    result, ran = build_toy(final)
+    assert ok(result), show(result)
+    assert ran == set()  # the assembly reruns nothing
+    assert _pages(final) == _pages(whole)

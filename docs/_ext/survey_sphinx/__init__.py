@@ -3,7 +3,8 @@
 The gallery pipeline (``builder-inited``; sphinx-gallery's own ``generate_gallery_rst``
 runs at the default priority 500, between our two steps)::
 
-    before_gallery (400)   freshness.invalidate_stale_examples   stale examples lose their md5
+    before_gallery (400)   shards.restrict_to_shard              (``k/N``: only shard k executes)
+                           freshness.invalidate_stale_examples   stale examples lose their md5
                            scheduler.run_pending_examples        run them, longest first
     [sphinx-gallery 500]   assembles the pages (runs nothing more)
     after_gallery (600)    freshness.forget_failed_runs          a failed example stays stale
@@ -29,6 +30,8 @@ Configuration is through ``conf.py`` (or ``-D name=value``):
 ``survey_freshness_packages``    packages whose changes make examples rerun
 ``survey_gallery_global_pool``   run pending examples in one pool (default on)
 ``survey_gallery_cost_hints``    measured CPU seconds per example, for a clean build
+                                 (and for dealing examples to shards)
+``survey_gallery_shard``         ``k/N``: run only shard k of N (:mod:`.shards`)
 ``survey_offline``               block the network during the build (default on)
 ``survey_mathjax``               ``local`` (served by the site) or ``cdn``
 ===============================  =====================================================
@@ -59,6 +62,7 @@ from . import (
     results,
     scheduler,
     search,
+    shards,
 )
 
 __all__ = ["setup"]
@@ -66,6 +70,7 @@ __all__ = ["setup"]
 
 def before_gallery(app) -> None:
     """``builder-inited`` before sphinx-gallery: decide what is stale, then run it."""
+    shards.restrict_to_shard(app)
     freshness.invalidate_stale_examples(app)
     scheduler.run_pending_examples(app)
 
@@ -94,6 +99,7 @@ def setup(app):
     app.add_config_value(
         "survey_gallery_cost_hints", "../gallery/example_costs.json", "", types=[str]
     )
+    app.add_config_value("survey_gallery_shard", "", "", types=[str])
     app.add_config_value("survey_offline", True, "", types=[bool, int])
     app.add_config_value("survey_mathjax", "local", "html", types=[str])
 
@@ -110,10 +116,12 @@ def setup(app):
     app.connect("builder-inited", offline.start, priority=1)
     app.connect("builder-inited", before_gallery, priority=400)
     app.connect("builder-inited", after_gallery, priority=600)
+    app.connect("env-before-read-docs", shards.read_no_pages)
     app.connect("source-read", gallery_zh.translate_gallery_page)
     app.connect("doctree-read", glossary.link_glossary_terms)
     app.connect("doctree-read", downloads.collect_bibliographies)
     app.connect("build-finished", freshness.recheck_after_build)
+    app.connect("build-finished", shards.write_artifact)
     app.connect("build-finished", offline.report)
     app.connect("build-finished", downloads.write_downloads)
     app.connect("build-finished", assets.copy_mathjax)
