@@ -11,8 +11,8 @@ compares their numbers exactly (benchmarks/build.py --repeat does that for every
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

@@ -88,9 +88,7 @@ def restrict_to_shard(app) -> None:
         if ex.stem in mine
     ]
     # sphinx-gallery's own switch: matching examples execute, the others only get a page.
-    app.config.sphinx_gallery_conf["filename_pattern"] = (
-        "|".join(paths) if paths else r"(?!)"
-    )
+    app.config.sphinx_gallery_conf["filename_pattern"] = "|".join(paths) if paths else r"(?!)"
     app._survey_shard = (k, n, sorted(mine))
     # The root page is read (Sphinx needs it); its toctree names pages a shard does not read.
     app.config.suppress_warnings = [*app.config.suppress_warnings, "toc.not_readable"]
