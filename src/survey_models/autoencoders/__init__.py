@@ -12,7 +12,9 @@
   :mod:`~survey_models.autoencoders.stacked` does greedy layer-wise pre-training;
   :mod:`~survey_models.autoencoders.convolutional` shares filters across the image;
   :mod:`~survey_models.autoencoders.variational` is the generative VAE;
-  :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error.
+  :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
+  :mod:`~survey_models.autoencoders.vector_quantized` is the VQ-VAE (a learned discrete code)
+  with a prior over its codes.
 
 Every name is importable from this package; the pages below document each submodule.
 """
@@ -46,6 +48,16 @@ from .variational import (
     reparameterize,
     vae_loss,
 )
+from .vector_quantized import (
+    VQVAE,
+    Quantized,
+    VectorQuantizer,
+    code_usage,
+    codebook_perplexity,
+    prior_sequences,
+    sample_prior,
+    vqvae_loss,
+)
 
 __all__ = [
     "Autoencoder",
@@ -78,4 +90,12 @@ __all__ = [
     "importance_weighted_bound",
     "anomaly_scores",
     "roc_auc",
+    "VectorQuantizer",
+    "Quantized",
+    "VQVAE",
+    "vqvae_loss",
+    "code_usage",
+    "codebook_perplexity",
+    "prior_sequences",
+    "sample_prior",
 ]
