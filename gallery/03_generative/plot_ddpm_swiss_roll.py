@@ -27,13 +27,14 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from survey_models import data, metrics, setup_example, train
+from survey_models import data, example_seed, metrics, setup_example, train
 from survey_models.diffusion import Denoiser, NoiseSchedule, ddpm_sample, diffusion_loss, model_eps
 from survey_models.report import report
 
 setup_example()
-x_train = data.swiss_roll_2d(4000, seed=0)
-reference = data.swiss_roll_2d(1000, seed=100)
+seed = example_seed()  # SURVEY_SEED moves the whole run; 0 builds the book
+x_train = data.swiss_roll_2d(4000, seed=seed)
+reference = data.swiss_roll_2d(1000, seed=seed + 100)
 schedule = NoiseSchedule(100, kind="linear")
 print(schedule)
 
@@ -44,7 +45,7 @@ print(schedule)
 # 由 :func:`survey_models.diffusion.ddpm.diffusion_loss` 给出，训练循环是共用的 :func:`survey_models.train.fit`。
 model = Denoiser(dim=2, hidden=128, n_layers=3)
 history = train.fit(
-    model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256, lr=2e-3, seed=0
+    model, diffusion_loss(schedule), x_train, steps=2000, batch_size=256, lr=2e-3, seed=seed
 )
 print(
     f"训练 2000 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.3f}"
@@ -58,22 +59,24 @@ print(
 # 估计（:func:`survey_models.metrics.mmd_rbf`）。无偏估计在两份同分布样本之间围绕 0
 # 波动，所以“地板”取 5 份独立真实样本（各 1000 点）与参考集之间 MMD² 的平均绝对值。
 n = 1000
-floor_values = [metrics.mmd_rbf(data.swiss_roll_2d(n, seed=200 + i), reference) for i in range(5)]
+floor_values = [
+    metrics.mmd_rbf(data.swiss_roll_2d(n, seed=seed + 200 + i), reference) for i in range(5)
+]
 floor = sum(abs(v) for v in floor_values) / len(floor_values)
 start = time.perf_counter()
 samples, trajectory = ddpm_sample(
     model_eps(model),
     schedule,
     (n, 2),
-    generator=torch.Generator().manual_seed(1),
+    generator=torch.Generator().manual_seed(seed + 1),
     return_trajectory=True,
 )
 sample_seconds = time.perf_counter() - start
 mmd = metrics.mmd_rbf(samples, reference)
 energy = metrics.energy_distance(samples, reference)
-energy_floor = metrics.energy_distance(data.swiss_roll_2d(n, seed=200), reference)
+energy_floor = metrics.energy_distance(data.swiss_roll_2d(n, seed=seed + 200), reference)
 noise_mmd = metrics.mmd_rbf(
-    torch.randn(n, 2, generator=torch.Generator().manual_seed(2)), reference
+    torch.randn(n, 2, generator=torch.Generator().manual_seed(seed + 2)), reference
 )
 print(f"采样 {n} 点（100 步）用时 {sample_seconds:.2f} s")
 print(f"真实对真实 MMD²：{[f'{v:.1e}' for v in floor_values]}，平均绝对值（地板）{floor:.2e}")
@@ -100,7 +103,7 @@ report("标准高斯噪声与留出数据的 MMD²", noise_mmd, key="noise_mmd")
 # 每一列对比的是同一个边缘分布 :math:`q(x_t)` 与采样得到的 :math:`x_t`。
 shown = [0, 10, 30, 60, 100]  # 论文的步数记号，t = 0 是数据本身
 fig, axes = plt.subplots(2, len(shown), figsize=(12, 5), sharex=True, sharey=True)
-g = torch.Generator().manual_seed(3)
+g = torch.Generator().manual_seed(seed + 3)
 T = schedule.num_steps
 for ax, t in zip(axes[0], shown):
     xt = (

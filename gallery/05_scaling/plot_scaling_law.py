@@ -25,13 +25,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch.nn.functional as F
 
-from survey_models import data, setup_example, train
+from survey_models import data, example_seed, setup_example, train
 from survey_models.report import report
 from survey_models.scaling import MLP, fit_power_law, teacher_regression_data
 from survey_models.train import classification_loss, count_parameters
 
 setup_example()
-x, y = teacher_regression_data(40000, n_input=8, teacher_width=256, seed=0)
+seed = example_seed()  # SURVEY_SEED moves the whole run; 0 builds the book
+x, y = teacher_regression_data(40000, n_input=8, teacher_width=256, seed=seed)
 x_train, y_train, x_test, y_test = x[:30000], y[:30000], x[30000:], y[30000:]
 widths = [4, 8, 16, 32, 64, 128]
 
@@ -50,7 +51,7 @@ results = {}
 for steps in (500, 2000):
     n_params, losses = [], []
     for w in widths:
-        train.set_seed(0)
+        train.set_seed(seed)
         model = MLP(8, (w,), 1)
         train.fit(
             model,
@@ -59,7 +60,7 @@ for steps in (500, 2000):
             steps=steps,
             batch_size=128,
             lr=3e-3,
-            seed=0,
+            seed=seed,
             log_every=steps,
         )
         n_params.append(count_parameters(model))
@@ -136,7 +137,7 @@ split = data.digits_split(test_fraction=0.3, seed=0)
 start = time.perf_counter()
 digit_params, digit_losses = [], []
 for w in widths:
-    train.set_seed(0)
+    train.set_seed(seed)
     model = MLP(64, (w,), 10)
     train.fit(
         model,
@@ -145,7 +146,7 @@ for w in widths:
         steps=1000,
         batch_size=64,
         lr=3e-3,
-        seed=0,
+        seed=seed,
         log_every=1000,
     )
     digit_params.append(count_parameters(model))

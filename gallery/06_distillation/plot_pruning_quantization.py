@@ -21,19 +21,20 @@ import time
 
 import matplotlib.pyplot as plt
 
-from survey_models import compression, data, setup_example, train
+from survey_models import compression, data, example_seed, setup_example, train
 from survey_models.report import report
 from survey_models.scaling import MLP
 from survey_models.train import accuracy, classification_loss, count_parameters
 
 setup_example()
+seed = example_seed()  # SURVEY_SEED moves the whole run; 0 builds the book
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_tr, y_tr, x_te, y_te = split.x_train, split.y_train, split.x_test, split.y_test
 
 
 start = time.perf_counter()
 dense = MLP(64, (256, 256), 10)
-train.fit(dense, classification_loss, (x_tr, y_tr), epochs=40, lr=1e-3, seed=0)
+train.fit(dense, classification_loss, (x_tr, y_tr), epochs=40, lr=1e-3, seed=seed)
 dense_acc = accuracy(dense, x_te, y_te)
 print(
     f"稠密模型：{count_parameters(dense)} 个参数，测试准确率 {dense_acc:.4f}，"
@@ -55,7 +56,7 @@ for s in levels:
     model.load_state_dict(dense.state_dict())
     compression.apply_masks(model, compression.global_magnitude_masks(model, s))
     one_shot.append(accuracy(model, x_te, y_te))
-    train.fit(model, classification_loss, (x_tr, y_tr), epochs=20, lr=1e-3, seed=1)
+    train.fit(model, classification_loss, (x_tr, y_tr), epochs=20, lr=1e-3, seed=seed + 1)
     tuned.append(accuracy(model, x_te, y_te))
     print(
         f"稀疏度 {s:.0%}（实测 {compression.sparsity(model):.3f}）：一次性剪枝 {one_shot[-1]:.4f}，"
