@@ -20,9 +20,8 @@ from survey_models.diffusion.sampler_distillation import (
     distillation_target,
     distillation_timesteps,
     distilled_sample,
-    output_to_eps,
-    output_to_x0,
     progressive_distillation,
+    split_output,
     v_diffusion_loss,
     v_target,
 )
@@ -83,8 +82,9 @@ def test_output_conversions_invert_the_forward_process(schedule, prediction):
     t = torch.tensor([0, 3, 7, 9, 14, 15])
     xt = schedule.q_sample(x0, t, eps)
     out = v_target(schedule, x0, t, eps) if prediction == "v" else eps
-    torch.testing.assert_close(output_to_x0(schedule, xt, t, out, prediction), x0)
-    torch.testing.assert_close(output_to_eps(schedule, xt, t, out, prediction), eps)
+    x0_hat, eps_hat = split_output(schedule, xt, t, out, prediction)
+    torch.testing.assert_close(x0_hat, x0)
+    torch.testing.assert_close(eps_hat, eps)
 
 
 @pytest.mark.parametrize("prediction", ["v", "eps"])
@@ -95,7 +95,7 @@ def test_ddim_jump_equals_ddim_step_of_ddpm(schedule, prediction):
     x = torch.randn(5, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     for t, t_prev in [(15, 7), (7, 3), (3, -1), (0, -1)]:
         tt = torch.full((5,), t)
-        eps = output_to_eps(schedule, x, t, model(x, tt), prediction)
+        _, eps = split_output(schedule, x, t, model(x, tt), prediction)
         expected, _, _ = ddim_step(schedule, x, t, t_prev, eps)
         got = ddim_jump(model, schedule, x, t, t_prev, prediction)
         torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
@@ -296,7 +296,7 @@ def test_bad_arguments_raise_named_errors():
     with pytest.raises(ValueError, match="x_prev"):
         distillation_target(schedule, x, 3, 1, x[:2])
     with pytest.raises(ValueError, match="output"):
-        output_to_x0(schedule, x, 3, x[:, :1])
+        split_output(schedule, x, 3, x[:, :1])
     with pytest.raises(ValueError, match="student_steps"):
         distillation_loss(model, schedule, 16)
     with pytest.raises(ValueError, match="final_steps"):

@@ -37,8 +37,8 @@ v-parameterisation it is exactly :math:`\\lVert\\tilde v - \\hat v\\rVert^2`.
 Why not predict ε: the data estimate of an ε-model is
 :math:`\\hat x = (z_t - s_t\\hat\\epsilon)/a_t`, and at the first step of a few-step
 sampler :math:`a_t \\approx 0` (:math:`z_t` is almost pure noise), so any error of
-:math:`\\hat\\epsilon` is multiplied by :math:`1/a_t` (here about 300). Many small DDIM
-steps hide this, a one-step student cannot. The paper therefore predicts
+:math:`\\hat\\epsilon` is multiplied by :math:`1/a_t` (about 300 at the first step of the
+linear schedule with T = 64). Many small DDIM steps hide this, a one-step student cannot. The paper therefore predicts
 :math:`\\hat x` or :math:`v` (eq. (4)); this module uses ``prediction="v"`` (stable at both
 ends: :math:`\\hat x \\to -\\hat v` at pure noise, :math:`\\hat\\epsilon \\to \\hat v` at
 clean data) and keeps ``"eps"`` only to compare. :func:`v_diffusion_loss` trains a teacher
@@ -127,44 +127,25 @@ def _check_output(
     return _steps("t", t, xt.shape[0], 0, schedule.num_steps)
 
 
-def output_to_eps(
+def split_output(
     schedule: NoiseSchedule,
     xt: torch.Tensor,
     t: int | torch.Tensor,
     output: torch.Tensor,
     prediction: str = "v",
-) -> torch.Tensor:
-    """The noise estimate ε̂ from a network's ``output`` at step ``t`` (an int or a ``(batch,)`` tensor), eq. (4).
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data and noise estimates ``(x̂, ε̂)`` from a network's ``output``, eq. (4).
 
-    ``prediction="eps"`` returns ``output``; ``"v"`` returns ``s_t x_t + a_t v̂``.
-    Shapes: ``xt, output: (batch, dim)``.
+    ``t`` is an int or a ``(batch,)`` tensor of steps. ``"v"``: ``x̂ = a_t x_t - s_t v̂``,
+    ``ε̂ = s_t x_t + a_t v̂``; ``"eps"``: ``ε̂ = output`` and ``x̂ = (x_t - s_t ε̂)/a_t`` (the
+    division that amplifies errors near pure noise). Shapes: ``xt, output: (batch, dim)``.
     """
     prediction = _check_prediction(prediction)
     t = _check_output(schedule, xt, t, output)
+    a, s = _coefs(schedule, t, xt)
     if prediction == "eps":
-        return output
-    a, s = _coefs(schedule, t, xt)
-    return s * xt + a * output  # eq. (4)
-
-
-def output_to_x0(
-    schedule: NoiseSchedule,
-    xt: torch.Tensor,
-    t: int | torch.Tensor,
-    output: torch.Tensor,
-    prediction: str = "v",
-) -> torch.Tensor:
-    """The data estimate x̂ from a network's ``output`` at step ``t`` (an int or a ``(batch,)`` tensor), eq. (4).
-
-    ``"v"``: ``a_t x_t - s_t v̂``; ``"eps"``: ``(x_t - s_t ε̂)/a_t`` (the division that
-    amplifies errors near pure noise). Shapes: ``xt, output: (batch, dim)``.
-    """
-    prediction = _check_prediction(prediction)
-    t = _check_output(schedule, xt, t, output)
-    a, s = _coefs(schedule, t, xt)
-    if prediction == "v":
-        return a * xt - s * output  # eq. (4)
-    return (xt - s * output) / a
+        return (xt - s * output) / a, output
+    return a * xt - s * output, s * xt + a * output  # eq. (4)
 
 
 def v_target(
@@ -223,8 +204,7 @@ def ddim_jump(
     if bool((tp >= tt).any()):
         raise ValueError("t_prev must be smaller than t in every row")
     output = model(xt, tt.to(xt.device))
-    x0_hat = output_to_x0(schedule, xt, tt, output, prediction)
-    eps_hat = output_to_eps(schedule, xt, tt, output, prediction)
+    x0_hat, eps_hat = split_output(schedule, xt, tt, output, prediction)
     a_prev, s_prev = _coefs(schedule, tp, xt)
     return a_prev * x0_hat + s_prev * eps_hat  # eq. (1)
 
@@ -325,7 +305,7 @@ def distillation_loss(
             z1 = ddim_jump(teacher, schedule, zt, t, t1, prediction)  # teacher, eq. (1)
             z2 = ddim_jump(teacher, schedule, z1, t1, t2, prediction)  # teacher, eq. (1)
             target = distillation_target(schedule, zt, t, t2, z2)  # eq. (2)
-        x_hat = output_to_x0(schedule, zt, t, student(zt, t.to(x0.device)), prediction)
+        x_hat, _ = split_output(schedule, zt, t, student(zt, t.to(x0.device)), prediction)
         a, s = _coefs(schedule, t, zt)
         weight = 1.0 + a**2 / s**2  # 1 + SNR_t, eq. (3)
         return (weight * (target - x_hat) ** 2).sum(dim=1).mean()
@@ -389,8 +369,7 @@ def progressive_distillation(
 __all__ = [
     "PREDICTIONS",
     "distillation_timesteps",
-    "output_to_eps",
-    "output_to_x0",
+    "split_output",
     "v_target",
     "v_diffusion_loss",
     "ddim_jump",
