@@ -264,12 +264,19 @@ class GPT(nn.Module):
             )
         return idx
 
-    def embed(self, idx: torch.Tensor) -> torch.Tensor:
-        """Token embeddings plus positions: ``(B, T)`` → ``(B, T, d_model)``."""
+    def embed(self, idx: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
+        """Token embeddings plus positions: ``(B, T)`` → ``(B, T, d_model)``.
+
+        With ``prefix: (B, P, d_model)`` (embeddings from elsewhere, e.g. an image) the
+        sequence is ``[prefix; tokens]`` and positions ``0..P+T-1`` are added to it:
+        ``(B, P + T, d_model)``.
+        """
         if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.dim() != 2:
             raise TypeError("idx must be an int64 (long) tensor of shape (batch, length)")
-        t = idx.shape[1]
         x = self.token_embedding(idx)
+        if prefix is not None:
+            x = torch.cat([prefix, x], dim=1)
+        t = x.shape[1]
         if self.position_embedding is not None:
             x = x + self.position_embedding(torch.arange(t, device=idx.device))
         elif self.positional == "sinusoidal":
@@ -277,15 +284,39 @@ class GPT(nn.Module):
         return self.drop(x)
 
     def forward(
-        self, idx: torch.Tensor, return_attention: bool = False
+        self,
+        idx: torch.Tensor,
+        return_attention: bool = False,
+        prefix: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Next-token logits ``(B, T, vocab_size)``.
 
         With ``return_attention`` also a list (one per layer) of causal attention weights
-        ``(B, n_head, T, T)``, computed by the teaching attention.
+        ``(B, n_head, S, S)``, computed by the teaching attention (``S = T`` without a
+        prefix).
+
+        ``prefix: (B, P, d_model)``, optional, are embeddings read before the tokens (the
+        image tokens of an image-conditioned LM): the blocks see ``[prefix; tokens]``
+        (``P + T <= block_size``, positions counted from the first prefix vector) and the
+        logits of the ``T`` token positions are returned, so ``logits[:, t]`` still
+        scores token ``t + 1``. Without it nothing changes (the same operations as before).
         """
         self._check_idx(idx)
-        x = self.embed(idx)
+        p = 0
+        if prefix is not None:
+            check_tensor("prefix", prefix, ndim=3, last_dim=self.d_model, floating=True)
+            p = prefix.shape[1]
+            if prefix.shape[0] != idx.shape[0]:
+                raise ValueError(
+                    f"prefix must have the batch size of idx ({idx.shape[0]}), got "
+                    f"shape {tuple(prefix.shape)}"
+                )
+            if p + idx.shape[1] > self.block_size:
+                raise ValueError(
+                    f"prefix length + idx length must be <= block_size={self.block_size}, "
+                    f"got {p} + {idx.shape[1]}"
+                )
+        x = self.embed(idx, prefix)
         maps: list[torch.Tensor] = []
         for block in self.blocks:
             if return_attention:
@@ -293,6 +324,8 @@ class GPT(nn.Module):
                 maps.append(w)
             else:
                 x = block(x, is_causal=True)
+        if p:
+            x = x[:, p:]  # only the token positions are scored
         logits = self.head(self.norm(x))
         return (logits, maps) if return_attention else logits
 
