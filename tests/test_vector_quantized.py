@@ -260,6 +260,8 @@ def test_bad_arguments_name_themselves():
     model = VQVAE(num_codes=4, code_dim=2, grid=2, hidden=4)
     with pytest.raises(ValueError, match="x"):
         model(torch.zeros(2, 63))
+    with pytest.raises(ValueError, match="x"):
+        model.encode(torch.full((2, 64), float("nan")))
     with pytest.raises(ValueError, match="indices"):
         model.decode_indices(torch.zeros(2, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="indices"):

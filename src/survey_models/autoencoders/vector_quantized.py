@@ -50,6 +50,7 @@ import torch
 from torch import nn
 
 from .._checks import (
+    check_finite_tensor,
     check_index_tensor,
     check_module,
     check_nonnegative_float,
@@ -275,7 +276,11 @@ class VQVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Code indices in raster order, ``(batch, grid*grid)`` int64: the image's tokens."""
+        """Code indices in raster order, ``(batch, grid*grid)`` int64: the image's tokens.
+
+        An entry point (not used in training), so it also refuses NaN or infinite pixels,
+        whose nearest code would be meaningless."""
+        check_finite_tensor("x", check_tensor("x", x, ndim=2, floating=True))
         return self.quantizer.nearest(self.encode_continuous(x)).reshape(x.shape[0], -1)
 
     def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
