@@ -269,6 +269,34 @@ def test_distillation_lowers_the_loss_of_a_trained_teacher():
     assert history.train_loss[-1] < 0.9 * history.train_loss[0]
 
 
+def test_gradients_of_the_target_and_the_loss_by_gradcheck():
+    """Float64 gradcheck: the target of eq. (2) in (x_t, x_prev) and the loss in the
+    student's output (the student is a leaf tensor returned for every input)."""
+    schedule = NoiseSchedule(T)
+    g = torch.Generator().manual_seed(0)
+    xt = torch.randn(3, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    xp = torch.randn(3, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([15, 7, 3])
+    t_prev = torch.tensor([7, 3, -1])
+    assert torch.autograd.gradcheck(
+        lambda a, b: distillation_target(schedule, a, t, t_prev, b), (xt, xp)
+    )
+    c = torch.tensor([[0.5, -1.0]], dtype=torch.float64)
+    teacher = constant_x0_teacher(schedule, c, "v")
+    x0 = torch.randn(4, 2, generator=g, dtype=torch.float64)
+    out = torch.randn(4, 2, generator=g, dtype=torch.float64, requires_grad=True)
+
+    def loss_of(o):
+        class Fixed(torch.nn.Module):
+            def forward(self, x, tt):
+                return o
+
+        torch.manual_seed(3)  # the same t and noise at every evaluation
+        return distillation_loss(teacher, schedule, 2)(Fixed(), x0)
+
+    assert torch.autograd.gradcheck(loss_of, (out,))
+
+
 def test_bad_arguments_raise_named_errors():
     schedule = NoiseSchedule(T)
     model = Denoiser(dim=2, hidden=8, n_layers=1)
