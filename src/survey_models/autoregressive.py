@@ -42,7 +42,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._checks import check_choice, check_int_in, check_module, check_positive_int, check_tensor
+from ._checks import (
+    check_choice,
+    check_int_in,
+    check_module,
+    check_nonnegative_int,
+    check_positive_int,
+    check_tensor,
+)
 
 
 def causal_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
@@ -116,8 +123,10 @@ class PixelCNN(nn.Module):
     Args:
         side: image side; images have ``side*side`` pixels in raster order.
         channels: feature maps of every hidden layer.
-        n_layers: number of 3×3 type-B residual layers after the type-A input layer.
-        first_kernel: odd kernel side of the type-A input layer.
+        n_layers: number of 3×3 type-B residual layers after the type-A input layer (may be 0).
+        first_kernel: odd kernel side of the type-A input layer; ``None`` means
+            ``2*side - 1``, a kernel that covers every earlier pixel of every position (no
+            blind spot: affordable for tiny images only; the paper uses 7×7, then 3×3).
 
     Layers: pixels enter as ``2x - 1`` (±1, so that the zero padding outside the image
     differs from a background pixel), a type-A ``first_kernel`` masked conv, ``n_layers`` residual blocks
@@ -131,12 +140,14 @@ class PixelCNN(nn.Module):
     """
 
     def __init__(
-        self, side: int = 8, channels: int = 32, n_layers: int = 4, first_kernel: int = 5
+        self, side: int = 8, channels: int = 32, n_layers: int = 1, first_kernel: int | None = None
     ) -> None:
         super().__init__()
         self.side = check_positive_int("side", side)
         self.channels = check_positive_int("channels", channels)
-        self.n_layers = check_positive_int("n_layers", n_layers)
+        self.n_layers = check_nonnegative_int("n_layers", n_layers)
+        if first_kernel is None:
+            first_kernel = 2 * side - 1
         if check_positive_int("first_kernel", first_kernel) % 2 == 0:
             raise ValueError(f"first_kernel must be odd (a centre pixel), got {first_kernel}")
         self.first = MaskedConv2d("A", 1, channels, first_kernel)
