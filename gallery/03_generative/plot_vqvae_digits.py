@@ -14,8 +14,8 @@ VQ-VAE：学到的离散码与码上的自回归先验
 本例在 8×8 手写数字上训练一个卷积 VQ-VAE：每张图 4×4 = 16 个词元，码本 32 个码字，每个码字
 8 维；先验是单层的小 GPT（:class:`survey_models.transformer.GPT`，论文用 PixelCNN）。与论文
 相比，图像、码本、网络与训练步数都缩小了几个数量级。测量：码本的使用（困惑度、死码字数）、
-测试图重构的均方误差与 digits FID，并与同样 16 个词元、32 个码字的 k-means 图块码本
-（:class:`survey_models.multimodal.PatchVQ`，上一章 DALL·E 示例的分词器）比较；再看先验样本的
+测试图重构的平方误差（每张图 64 个像素求和）与 digits FID，并与同样 16 个词元、32 个码字的 k-means 图块码本
+（:class:`survey_models.multimodal.PatchVQ`，DALL·E 示例的分词器）比较；再看先验样本的
 digits FID，与“每个位置独立地按频率抽码”（没有先验）以及“k-means 词元 + 同样的 GPT”比较。
 目标：VQ-VAE 的重构 FID 低于 k-means 码本；先验样本的 FID 不到独立抽码的一半。
 """
@@ -87,8 +87,8 @@ floor_fid = metrics.digits_fid(split.x_train[:540], reference)
 print(f"VQ-VAE 码本：困惑度 {perplexity:.1f} / {K}，死码字 {dead} 个")
 print(f"k-means 码本：困惑度 {kmeans_perplexity:.1f} / {K}")
 print(
-    f"测试图重构：VQ-VAE 均方误差 {recon_mse:.3f}、FID {recon_fid:.2f}；"
-    f"k-means 均方误差 {kmeans_mse:.3f}、FID {kmeans_fid:.2f}；真实对真实 {floor_fid:.2f}"
+    f"测试图重构：VQ-VAE 平方误差 {recon_mse:.3f}、FID {recon_fid:.2f}；"
+    f"k-means 平方误差 {kmeans_mse:.3f}、FID {kmeans_fid:.2f}；真实对真实 {floor_fid:.2f}"
 )
 
 # %%
@@ -156,8 +156,8 @@ report(
     passed=recon_better and prior_better,
 )
 report("k-means 码本重构测试图的 digits FID", kmeans_fid, key="kmeans_recon_fid")
-report("VQ-VAE 重构的均方误差（每张图，64 个像素求和）", recon_mse, key="recon_mse")
-report("k-means 码本重构的均方误差（每张图）", kmeans_mse, key="kmeans_recon_mse")
+report("VQ-VAE 重构的平方误差（每张图，64 个像素求和）", recon_mse, key="recon_mse")
+report("k-means 码本重构的平方误差（每张图，64 个像素求和）", kmeans_mse, key="kmeans_recon_mse")
 report("VQ-VAE 码本的困惑度（训练图）", perplexity, key="perplexity")
 report("VQ-VAE 码本的死码字数", dead, key="dead_codes")
 report("k-means 码本的困惑度（训练图）", kmeans_perplexity, key="kmeans_perplexity")
