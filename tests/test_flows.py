@@ -33,14 +33,14 @@ def _brute_log_det(f, x):
 
 
 def test_masks_are_complementary_and_exact():
-    assert half_equal(flows.half_mask(5, 0), [1, 1, 1, 0, 0])
-    assert half_equal(flows.half_mask(5, 1), [0, 0, 0, 1, 1])
+    assert _equals(flows.half_mask(5, 0), [1, 1, 1, 0, 0])
+    assert _equals(flows.half_mask(5, 1), [0, 0, 0, 1, 1])
     board = flows.checkerboard_mask(3, 0)
-    assert half_equal(board, [1, 0, 1, 0, 1, 0, 1, 0, 1])
-    assert half_equal(board + flows.checkerboard_mask(3, 1), [1] * 9)
+    assert _equals(board, [1, 0, 1, 0, 1, 0, 1, 0, 1])
+    assert _equals(board + flows.checkerboard_mask(3, 1), [1] * 9)
 
 
-def half_equal(t, values):
+def _equals(t, values):
     return torch.equal(t, torch.tensor(values, dtype=torch.float32))
 
 
@@ -143,6 +143,8 @@ def test_shapes_sample_and_dequantisation():
     assert flow.log_prob(x).shape == (5,)
     samples = flow.sample(7, generator=torch.Generator().manual_seed(0))
     assert samples.shape == (7, 64) and samples.dtype == torch.float32
+    z = torch.randn(7, 64, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(samples, flow.inverse(z))  # sampling is f⁻¹ of base noise, nothing else
     binary = torch.bernoulli(torch.full((4, 64), 0.5))
     y = flows.dequantize(binary, torch.Generator().manual_seed(0))
     assert bool(((y >= binary) & (y < binary + 1)).all())
