@@ -231,6 +231,10 @@ def test_bad_input_raises_named_errors():
         model(torch.zeros(2, 64), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="y must lie"):
         model(torch.zeros(2, 64), t, torch.tensor([0, 11]))
+    with pytest.raises(ValueError, match="y must have shape"):
+        model(torch.zeros(2, 64), t, torch.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match="y must be an integer"):
+        model(torch.zeros(2, 64), t, torch.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match="unconditional"):
         DiT(d_model=16, n_layer=1, n_head=2)(torch.zeros(2, 64), t, torch.tensor([0, 1]))
     block = AdaLNZeroBlock(8, 2)

@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_positive_int, check_tensor
+from .._checks import check_index_tensor, check_positive_int, check_tensor
 from ..attention import MultiHeadAttention
 from ..transformer import sinusoidal_positional_encoding
 from .ddpm import timestep_embedding
@@ -291,22 +291,17 @@ class DiT(nn.Module):
             raise ValueError(f"t must be a tensor of shape ({batch},)")
         emb = timestep_embedding(t, self.time_dim).to(self.embed.weight.dtype)
         c = self.time_mlp(emb)
-        if self.label_embedding is not None:
-            assert self.num_classes is not None
-            if y is None:
-                y = torch.full((batch,), self.num_classes, dtype=torch.long, device=t.device)
-            if not isinstance(y, torch.Tensor) or y.shape != (batch,):
-                raise ValueError(f"y must be a tensor of shape ({batch},)")
-            if int(y.min()) < 0 or int(y.max()) > self.num_classes:
-                raise ValueError(
-                    f"y must lie in [0, {self.num_classes}] "
-                    f"({self.num_classes} = no label), got values in "
-                    f"[{int(y.min())}, {int(y.max())}]"
-                )
-            c = c + self.label_embedding(y)
-        elif y is not None:
-            raise ValueError("y was given but the model is unconditional (num_classes=None)")
-        return c
+        if self.label_embedding is None:
+            if y is not None:
+                raise ValueError("y was given but the model is unconditional (num_classes=None)")
+            return c
+        assert self.num_classes is not None
+        if y is None:  # ∅, the "no label" token
+            y = torch.full((batch,), self.num_classes, dtype=torch.long, device=t.device)
+        check_index_tensor("y", y, self.num_classes + 1, ndim=1)  # label num_classes is ∅
+        if y.shape[0] != batch:
+            raise ValueError(f"y must have shape ({batch},), got {tuple(y.shape)}")
+        return c + self.label_embedding(y)
 
     def forward(
         self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None
