@@ -197,6 +197,10 @@ def test_bad_arguments_and_inputs():
         flow(torch.zeros(3, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="z"):
         flow.inverse(torch.zeros(4))
+    with pytest.raises(ValueError, match="y must lie in"):
+        flows.LogitTransform(bound=2.0)(torch.full((1, 3), 2.5))
+    with pytest.raises(ValueError, match="x contains NaN"):
+        flows.dequantized_nll(flow, torch.full((2, 4), math.nan))
     with pytest.raises(ValueError, match="n_samples"):
         flows.dequantized_nll(flow, torch.zeros(2, 4), n_samples=0)
     with pytest.raises(ValueError, match="n"):

@@ -59,6 +59,7 @@ from torch import nn
 
 from ._checks import (
     check_choice,
+    check_finite_tensor,
     check_positive_float,
     check_positive_int,
     check_probability,
@@ -214,8 +215,13 @@ class LogitTransform(nn.Module):
         return f"bound={self.bound}, alpha={self.alpha}"
 
     def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(z, log_det)`` of equation (7)."""
+        """``(z, log_det)`` of equation (7); ``y`` must lie in ``[0, bound]``."""
         check_tensor("y", y, ndim=2, floating=True)
+        if y.numel() and not bool(((y >= 0) & (y <= self.bound)).all()):
+            raise ValueError(
+                f"y must lie in [0, bound] = [0, {self.bound}] (dequantise and scale the data "
+                f"first), got values in [{float(y.min())}, {float(y.max())}]"
+            )
         a = self.alpha
         p = a + (1 - 2 * a) * y / self.bound
         z = torch.log(p) - torch.log1p(-p)
@@ -354,6 +360,7 @@ def dequantized_nll(
     negative log-probability of the discrete ``x``.
     """
     check_tensor("x", x, ndim=2, floating=True, min_rows=1)
+    check_finite_tensor("x", x)
     n_samples = check_positive_int("n_samples", n_samples)
     total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     for _ in range(n_samples):
