@@ -123,3 +123,58 @@ def swiss_roll_2d(n: int, noise: float = 0.05, seed: int = 0) -> torch.Tensor:
     t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=g))
     x = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1) / 7.5
     return x + noise * torch.randn(n, 2, generator=g)
+
+
+SHAPE_FACTORS = ("shape", "size", "x", "y")
+"""Names of the factors of :func:`shapes`, in the order of its factor columns."""
+SHAPE_LEVELS = (3, 3, 6, 6)
+"""Number of levels of each factor: square/circle/triangle, 3 sizes, 6 × 6 positions."""
+
+
+def render_shapes(factors: torch.Tensor, side: int = 12) -> torch.Tensor:
+    """Draw one binary ``side × side`` image per row of ``factors``; ``(n, side*side)`` float32.
+
+    ``factors: (n, 4)`` integer levels of (shape, size, x, y) as in :data:`SHAPE_FACTORS`:
+    shape 0 is a square, 1 a circle, 2 a triangle pointing up; size ``s`` gives a
+    half-width of ``side/8 · (1 + s/2)`` pixels; x and y place the centre on a 6 × 6 grid
+    that keeps the largest shape inside the image. A pixel is on when its centre lies in
+    the shape (computed in float64, so the same factors always give the same pixels).
+    """
+    side = check_positive_int("side", side)
+    if side < 8:
+        raise ValueError(f"side must be at least 8 pixels, got {side}")
+    check_tensor("factors", factors, ndim=2, last_dim=len(SHAPE_FACTORS))
+    if factors.is_floating_point() or factors.dtype == torch.bool:
+        raise TypeError(f"factors must be an integer tensor, got dtype {factors.dtype}")
+    f = factors.cpu().numpy().astype(np.int64)
+    for j, (name, levels) in enumerate(zip(SHAPE_FACTORS, SHAPE_LEVELS)):
+        if f.size and (f[:, j].min() < 0 or f[:, j].max() >= levels):
+            raise ValueError(f"factors column {j} ({name}) must lie in [0, {levels - 1}]")
+    unit = side / 8.0
+    half = unit * (1.0 + f[:, 1] / 2.0)  # half-widths 1, 1.5, 2 units
+    grid = np.linspace(2.0 * unit, side - 2.0 * unit, SHAPE_LEVELS[2])
+    cx, cy = grid[f[:, 2]], grid[f[:, 3]]
+    centres = np.arange(side) + 0.5
+    dx = centres[None, None, :] - cx[:, None, None]  # (n, 1, side): columns
+    dy = centres[None, :, None] - cy[:, None, None]  # (n, side, 1): rows, downwards
+    r = half[:, None, None]
+    square = (np.abs(dx) <= 0.85 * r) & (np.abs(dy) <= 0.85 * r)
+    circle = dx**2 + dy**2 <= r**2
+    triangle = (np.abs(dy) <= r) & (np.abs(dx) <= (dy + r) / 2)
+    kind = f[:, 0][:, None, None]
+    on = np.where(kind == 0, square, np.where(kind == 1, circle, triangle))
+    return torch.from_numpy(on.reshape(len(f), side * side).astype(np.float32))
+
+
+def shapes(n: int, seed: int = 0, side: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` binary images of a square, circle or triangle with known generative factors.
+
+    The factors (shape, size, x, y) are drawn independently and uniformly from their
+    levels (:data:`SHAPE_LEVELS`) by NumPy's PCG64 generator seeded with ``seed``.
+    Returns the images ``(n, side*side)`` float32 in {0, 1} and the factors ``(n, 4)``
+    int64; ``render_shapes(factors, side)`` redraws the images exactly.
+    """
+    n = check_positive_int("n", n)
+    rng = np.random.default_rng(check_seed(seed))
+    factors = torch.from_numpy(np.stack([rng.integers(k, size=n) for k in SHAPE_LEVELS], 1))
+    return render_shapes(factors, side), factors

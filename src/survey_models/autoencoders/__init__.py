@@ -12,6 +12,7 @@
   :mod:`~survey_models.autoencoders.stacked` does greedy layer-wise pre-training;
   :mod:`~survey_models.autoencoders.convolutional` shares filters across the image;
   :mod:`~survey_models.autoencoders.variational` is the generative VAE;
+  :mod:`~survey_models.autoencoders.disentangled` is the β-VAE and the MIG score;
   :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
   :mod:`~survey_models.autoencoders.vector_quantized` is the VQ-VAE (a learned discrete code)
   with a prior over its codes.
@@ -31,6 +32,13 @@ from .core import (
     structure_of,
 )
 from .denoising import DenoisingLoss, corrupt
+from .disentangled import (
+    BetaVAELoss,
+    discretize_codes,
+    latent_traversal,
+    mutual_info_gap,
+    mutual_information_matrix,
+)
 from .linear import (
     decoder_subspace,
     linear_autoencoder,
@@ -78,6 +86,11 @@ __all__ = [
     "mean_activation",
     "DenoisingLoss",
     "corrupt",
+    "BetaVAELoss",
+    "discretize_codes",
+    "mutual_information_matrix",
+    "mutual_info_gap",
+    "latent_traversal",
     "ContractiveLoss",
     "contractive_penalty",
     "jacobian_norm_sq",
