@@ -12,6 +12,8 @@
   :mod:`~survey_models.autoencoders.stacked` does greedy layer-wise pre-training;
   :mod:`~survey_models.autoencoders.convolutional` shares filters across the image;
   :mod:`~survey_models.autoencoders.variational` is the generative VAE;
+  :mod:`~survey_models.autoencoders.conditional` is the conditional VAE (generation of a
+  requested class);
   :mod:`~survey_models.autoencoders.disentangled` is the β-VAE and the MIG score;
   :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
   :mod:`~survey_models.autoencoders.vector_quantized` is the VQ-VAE (a learned discrete code)
@@ -21,6 +23,12 @@ Every name is importable from this package; the pages below document each submod
 """
 
 from .anomaly import anomaly_scores, roc_auc
+from .conditional import (
+    ConditionalVAE,
+    conditional_elbo,
+    conditional_importance_weighted_bound,
+    cvae_loss,
+)
 from .contractive import ContractiveLoss, contractive_penalty, jacobian_norm_sq
 from .convolutional import ConvAutoencoder
 from .core import (
@@ -101,6 +109,10 @@ __all__ = [
     "elbo",
     "vae_loss",
     "importance_weighted_bound",
+    "ConditionalVAE",
+    "conditional_elbo",
+    "conditional_importance_weighted_bound",
+    "cvae_loss",
     "anomaly_scores",
     "roc_auc",
     "VectorQuantizer",
