@@ -11,6 +11,7 @@ from survey_models.vision_language import (
     END,
     HELDOUT_QUESTIONS,
     KINDS,
+    TRAIN_OPENERS,
     TRAIN_QUESTIONS,
     Questions,
     VisionLanguageModel,
@@ -117,6 +118,21 @@ def test_digit_questions_are_consistent_and_seeded():
     assert set(q.answer) <= {str(d) for d in range(10)} | {"是", "否"}
     with pytest.raises(TypeError, match="templates"):
         digit_questions(labels, ["这是几？"])
+    with pytest.raises(TypeError, match="openers"):
+        digit_questions(labels, TRAIN_QUESTIONS, openers="请问")
+
+
+def test_openers_never_make_a_heldout_question():
+    labels = torch.arange(10).repeat(30)
+    q = digit_questions(labels, TRAIN_QUESTIONS, seed=1, openers=TRAIN_OPENERS)
+    plain = digit_questions(labels, TRAIN_QUESTIONS, seed=1, openers=("",))
+    assert all(any(t.startswith(o) for o in TRAIN_OPENERS) for t in q.text)
+    assert len({t[:2] for t in q.text}) > len({t[:2] for t in plain.text})
+    heldout = {t.text.format(n=n) for t in HELDOUT_QUESTIONS for n in range(10)}
+    every = {
+        o + t.text.format(n=n) for o in TRAIN_OPENERS for t in TRAIN_QUESTIONS for n in range(10)
+    }
+    assert not every & heldout
     with pytest.raises(ValueError, match="labels"):
         digit_questions(torch.tensor([10]), TRAIN_QUESTIONS)
 

@@ -21,8 +21,9 @@ ViT-L/14），语言模型是 1 层、宽 32 的字符级 GPT（LLaVA 用 130 �
 # %%
 # 数据：图像 × 问题模板
 # ---------------------
-# 训练集每张图配 4 个问题，问法从 18 个训练模板里随机选；测试集每张图配 2 个问题，问法只从
-# 6 个留出模板里选。:func:`survey_models.vision_language.question_only_accuracy` 给出
+# 训练集每张图配 4 个问题，问法从 18 个训练模板里随机选，前面再随机加一个开头语（“请问”
+# “那么”“你看”“问：”或不加），让模型学会问题前面的字无关紧要；测试集每张图配 2 个问题，
+# 问法只从 6 个留出模板里选（不加开头语）。:func:`survey_models.vision_language.question_only_accuracy` 给出
 # 机会水平：把每个测试问题按其含义（如“大于 4”）回答为训练集中该含义最常见的答案——
 # 这是任何看不到图像的模型的上限，即使它完全听懂了新问法。
 import matplotlib.pyplot as plt
@@ -34,6 +35,7 @@ from survey_models.report import report
 from survey_models.vision_language import (
     HELDOUT_QUESTIONS,
     KINDS,
+    TRAIN_OPENERS,
     TRAIN_QUESTIONS,
     VisionLanguageModel,
     answer,
@@ -47,9 +49,11 @@ from survey_models.vision_language import (
 device = setup_example()
 seed = example_seed()
 split = data.digits_split(test_fraction=0.3, seed=0)
-REPEATS, TEST_REPEATS, LENGTH = 4, 2, 14
+REPEATS, TEST_REPEATS, LENGTH = 4, 2, 16
 train_images = split.x_train.repeat(REPEATS, 1)
-train_q = digit_questions(split.y_train.repeat(REPEATS), TRAIN_QUESTIONS, seed=seed)
+train_q = digit_questions(
+    split.y_train.repeat(REPEATS), TRAIN_QUESTIONS, seed=seed, openers=TRAIN_OPENERS
+)
 test_images = split.x_test.repeat(TEST_REPEATS, 1)
 test_q = digit_questions(split.y_test.repeat(TEST_REPEATS), HELDOUT_QUESTIONS, seed=seed + 1)
 tokenizer = qa_tokenizer(TRAIN_QUESTIONS)  # 留出问法里的新字（如“它”“着”）读作 <unk>

@@ -53,6 +53,7 @@ __all__ = [
     "QuestionTemplate",
     "TRAIN_QUESTIONS",
     "HELDOUT_QUESTIONS",
+    "TRAIN_OPENERS",
     "KINDS",
     "END",
     "Questions",
@@ -116,6 +117,10 @@ HELDOUT_QUESTIONS = (
 )
 
 
+#: Openers put in front of training questions (none of them makes a held-out question).
+TRAIN_OPENERS = ("", "请问", "那么", "你看", "问：")
+
+
 def digit_answer(label: int, relation: str, n: int = 0) -> str:
     """The answer to a question with ``relation`` about digit ``label``: ``"0"``–``"9"``
     for ``"digit"``, else ``"是"`` or ``"否"`` (``n`` is the number compared with)."""
@@ -160,18 +165,30 @@ def _check_templates(templates: object) -> Sequence[QuestionTemplate]:
 
 
 def digit_questions(
-    labels: torch.Tensor, templates: Sequence[QuestionTemplate], seed: int = 0
+    labels: torch.Tensor,
+    templates: Sequence[QuestionTemplate],
+    seed: int = 0,
+    openers: Sequence[str] = ("",),
 ) -> Questions:
-    """One question per label, its template drawn uniformly from ``templates`` and, for a
-    comparison, ``n`` uniformly from 0..9 (both from a generator seeded with ``seed``)."""
+    """One question per label, its template drawn uniformly from ``templates``, for a
+    comparison ``n`` uniformly from 0..9, and an opener (a few words put in front, such
+    as ``"请问"``) uniformly from ``openers``; all from a generator seeded with ``seed``.
+    Varied openers teach a model that the words before the question do not matter."""
     check_index_tensor("labels", labels, 10, ndim=1)
     templates = _check_templates(templates)
+    if (
+        isinstance(openers, str)
+        or len(openers) == 0
+        or not all(isinstance(o, str) for o in openers)
+    ):
+        raise TypeError("openers must be a non-empty sequence of strings")
     rng = random.Random(check_seed(seed))
     out = Questions([], [], [], [])
     for label in labels.tolist():
         t = templates[rng.randrange(len(templates))]
         n = rng.randrange(10) if "{n}" in t.text else 0
-        out.text.append(t.text.format(n=n))
+        opener = openers[rng.randrange(len(openers))] if len(openers) > 1 else openers[0]
+        out.text.append(opener + t.text.format(n=n))
         out.answer.append(digit_answer(label, t.relation, n))
         out.kind.append(t.kind)
         out.meaning.append((t.relation, n))
