@@ -17,7 +17,9 @@
   :mod:`~survey_models.autoencoders.disentangled` is the β-VAE and the MIG score;
   :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
   :mod:`~survey_models.autoencoders.vector_quantized` is the VQ-VAE (a learned discrete code)
-  with a prior over its codes.
+  with a prior over its codes;
+  :mod:`~survey_models.autoencoders.masked` is the masked autoencoder (MAE): a ViT encoder
+  that sees a random quarter of the patches, a light decoder that fills in the rest.
 
 Every name is importable from this package; the pages below document each submodule.
 """
@@ -53,6 +55,16 @@ from .linear import (
     pca_reconstruction_error,
     pca_subspace,
     principal_angles,
+)
+from .masked import (
+    MAELoss,
+    MaskedAutoencoder,
+    MaskedOutput,
+    PatchMask,
+    gather_patches,
+    kept_patches,
+    masked_mse,
+    random_masking,
 )
 from .sparse import SparseLoss, kl_sparsity, mean_activation
 from .stacked import StackedEncoder, pretrain_stack
@@ -123,4 +135,12 @@ __all__ = [
     "codebook_perplexity",
     "prior_sequences",
     "sample_prior",
+    "MaskedAutoencoder",
+    "MAELoss",
+    "MaskedOutput",
+    "PatchMask",
+    "kept_patches",
+    "random_masking",
+    "gather_patches",
+    "masked_mse",
 ]
