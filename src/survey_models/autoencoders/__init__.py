@@ -16,6 +16,8 @@
   requested class);
   :mod:`~survey_models.autoencoders.disentangled` is the β-VAE and the MIG score;
   :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
+  :mod:`~survey_models.autoencoders.applications` restores images (inpainting,
+  super-resolution, PSNR) and clusters codes (k-means, adjusted Rand index);
   :mod:`~survey_models.autoencoders.vector_quantized` is the VQ-VAE (a learned discrete code)
   with a prior over its codes;
   :mod:`~survey_models.autoencoders.masked` is the masked autoencoder (MAE): a ViT encoder
@@ -25,6 +27,17 @@ Every name is importable from this package; the pages below document each submod
 """
 
 from .anomaly import anomaly_scores, roc_auc
+from .applications import (
+    InpaintingLoss,
+    SuperResolutionLoss,
+    apply_mask,
+    block_mask,
+    downsample,
+    keep_observed,
+    kmeans_ari,
+    psnr,
+    upsample,
+)
 from .conditional import (
     ConditionalVAE,
     conditional_elbo,
@@ -127,6 +140,15 @@ __all__ = [
     "cvae_loss",
     "anomaly_scores",
     "roc_auc",
+    "psnr",
+    "block_mask",
+    "apply_mask",
+    "keep_observed",
+    "downsample",
+    "upsample",
+    "InpaintingLoss",
+    "SuperResolutionLoss",
+    "kmeans_ari",
     "VectorQuantizer",
     "Quantized",
     "VQVAE",
