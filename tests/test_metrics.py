@@ -153,3 +153,18 @@ def test_wrong_types_raise():
         metrics.mmd_rbf([[0.0, 1.0]], torch.zeros(3, 2))
     with pytest.raises(TypeError, match="labels"):
         metrics.label_accuracy(torch.rand(3, 64), [1, 2, 3])
+
+
+def test_mmd_floor_is_the_mean_absolute_real_vs_real_mmd():
+    g = torch.Generator().manual_seed(0)
+    reference = torch.randn(200, 2, generator=g)
+    samples = [torch.randn(200, 2, generator=g) for _ in range(3)]
+    floor, values = metrics.mmd_floor(samples, reference, bandwidth=1.0)
+    assert values == [metrics.mmd_rbf(x, reference, 1.0) for x in samples]
+    assert floor == sum(abs(v) for v in values) / 3
+    shifted, _ = metrics.mmd_floor([x + 3.0 for x in samples], reference, bandwidth=1.0)
+    assert shifted > 20 * floor  # another distribution is far above the scatter
+    with pytest.raises(TypeError, match="real_samples"):
+        metrics.mmd_floor(samples[0], reference)
+    with pytest.raises(ValueError, match="real_samples"):
+        metrics.mmd_floor([], reference)

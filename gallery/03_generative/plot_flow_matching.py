@@ -56,12 +56,8 @@ x_train = data.swiss_roll_2d(4000, seed=0)
 reference = data.swiss_roll_2d(1000, seed=100)
 n = 1000
 bandwidth = metrics.median_bandwidth(data.swiss_roll_2d(n, seed=200), reference)
-floor = (
-    sum(
-        abs(metrics.mmd_rbf(data.swiss_roll_2d(n, seed=200 + i), reference, bandwidth))
-        for i in range(5)
-    )
-    / 5
+floor, _ = metrics.mmd_floor(
+    [data.swiss_roll_2d(n, seed=200 + i) for i in range(5)], reference, bandwidth
 )
 level = 10 * floor
 train_steps, hidden = 2000, 64
