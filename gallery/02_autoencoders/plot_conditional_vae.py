@@ -42,8 +42,9 @@ seed = example_seed()  # SURVEY_SEED moves the whole run; 0 builds the book
 split = data.digits_split(test_fraction=0.3, seed=0)
 x_train, x_test = data.binarize(split.x_train), data.binarize(split.x_test)
 
+n_latent = 4  # dimension of z, the "style"
 train.set_seed(seed)
-model = ConditionalVAE(n_input=64, n_classes=10, n_hidden=128, n_latent=4)
+model = ConditionalVAE(n_input=64, n_classes=10, n_hidden=128, n_latent=n_latent)
 start = time.perf_counter()
 history = train.fit(
     model,
@@ -111,7 +112,7 @@ def slant(images: torch.Tensor) -> torch.Tensor:
 
 
 n_styles = 50
-z = torch.randn(n_styles, 4, generator=torch.Generator().manual_seed(seed + 3))
+z = torch.randn(n_styles, n_latent, generator=torch.Generator().manual_seed(seed + 3))
 grid_labels = torch.arange(10).repeat(n_styles)  # z_0 with labels 0..9, then z_1, ...
 grid = model.sample(grid_labels, z=z.repeat_interleave(10, dim=0))
 s = slant(grid).reshape(n_styles, 10)
