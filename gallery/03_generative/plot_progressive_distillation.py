@@ -136,7 +136,7 @@ report("64 步教师的 MMD² 与地板之比", mmd_teacher[64] / floor, key="te
 
 # %%
 # 图：1 步样本与质量-步数曲线
-# --------------------------
+# ------------------------------
 fig = plt.figure(figsize=(12, 4))
 panels = [("teacher1", "教师 1 步 DDIM", "C1"), ("student1", "蒸馏学生 1 步", "C2")]
 for i, (name, title, color) in enumerate(panels):
