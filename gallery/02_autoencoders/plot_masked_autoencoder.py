@@ -152,14 +152,15 @@ fig.tight_layout()
 # %%
 # 图：探针准确率与遮挡率
 # ----------------------
-fig, ax = plt.subplots(figsize=(6.4, 3.8))
+fig, ax = plt.subplots(figsize=(7.6, 3.8))
 ax.plot([100 * r for r in RATIOS], [acc[r] for r in RATIOS], "o-", color="C0", label="MAE")
-for (name, value), color in zip(base_acc.items(), ("C1", "C2", "C3", "k")):
-    ax.axhline(value, color=color, ls="--", lw=1, label=name)
+styles = (("C1", "--"), ("C2", ":"), ("C3", "-."), ("k", "--"))
+for (name, value), (color, ls) in zip(base_acc.items(), styles):
+    ax.axhline(value, color=color, ls=ls, lw=1.2, label=f"{name}（{value:.1f}%）")
 ax.set_xlabel("训练时的遮挡率（%）")
 ax.set_ylabel("线性探针测试准确率（%）")
-ax.set_title(f"8×8 数字，训练 {STEPS} 步")
-ax.legend(fontsize=8, loc="lower right")
+ax.set_title(f"8×8 数字，4 个图块，训练 {STEPS} 步")
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
 fig.tight_layout()
 plt.show()
 
