@@ -6,8 +6,13 @@
 * The regularised variants are the *same* :class:`Autoencoder` trained with a different
   loss function for :func:`survey_models.train.fit`:
   :class:`~survey_models.autoencoders.sparse.SparseLoss` (KL sparsity),
+  :class:`~survey_models.autoencoders.sparse.L1ActivityLoss` (L1 activity),
+  :class:`~survey_models.autoencoders.sparse.KSparseLoss` (k largest units kept),
   :class:`~survey_models.autoencoders.denoising.DenoisingLoss` (corrupted input) and
   :class:`~survey_models.autoencoders.contractive.ContractiveLoss` (Jacobian penalty).
+* :class:`~survey_models.autoencoders.tied.TiedAutoencoder` ties the decoder weight to the
+  encoder's, ``W2 = W1ᵀ``; :func:`reconstruction_loss` takes ``error="cross_entropy"`` for
+  inputs in [0, 1].
 * :mod:`~survey_models.autoencoders.linear` compares a linear autoencoder with PCA;
   :mod:`~survey_models.autoencoders.stacked` does greedy layer-wise pre-training;
   :mod:`~survey_models.autoencoders.convolutional` shares filters across the image;
@@ -15,6 +20,8 @@
   :mod:`~survey_models.autoencoders.conditional` is the conditional VAE (generation of a
   requested class);
   :mod:`~survey_models.autoencoders.disentangled` is the β-VAE and the MIG score;
+  :mod:`~survey_models.autoencoders.adversarial` is the adversarial autoencoder (a code
+  discriminator matches the codes to a chosen prior);
   :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
   :mod:`~survey_models.autoencoders.applications` restores images (inpainting,
   super-resolution, PSNR) and clusters codes (k-means, adjusted Rand index);
@@ -26,6 +33,14 @@
 Every name is importable from this package; the pages below document each submodule.
 """
 
+from .adversarial import (
+    AdversarialAutoencoder,
+    GaussianMixturePrior,
+    aae_reconstruction_loss,
+    code_discriminator_loss,
+    encoder_adversarial_loss,
+    train_aae,
+)
 from .anomaly import anomaly_scores, roc_auc
 from .applications import (
     InpaintingLoss,
@@ -50,6 +65,7 @@ from .core import (
     Autoencoder,
     activation_derivative,
     make_activation,
+    per_example_error,
     reconstruction_errors,
     reconstruction_loss,
     structure_of,
@@ -79,8 +95,17 @@ from .masked import (
     masked_mse,
     random_masking,
 )
-from .sparse import SparseLoss, kl_sparsity, mean_activation
+from .sparse import (
+    KSparseLoss,
+    L1ActivityLoss,
+    SparseLoss,
+    k_sparse,
+    kl_sparsity,
+    l1_activity,
+    mean_activation,
+)
 from .stacked import StackedEncoder, pretrain_stack
+from .tied import TiedAutoencoder, TiedLinear, weight_parameter_count
 from .variational import (
     VariationalAutoencoder,
     elbo,
@@ -104,6 +129,10 @@ __all__ = [
     "Autoencoder",
     "reconstruction_loss",
     "reconstruction_errors",
+    "per_example_error",
+    "TiedAutoencoder",
+    "TiedLinear",
+    "weight_parameter_count",
     "structure_of",
     "make_activation",
     "activation_derivative",
@@ -117,6 +146,10 @@ __all__ = [
     "SparseLoss",
     "kl_sparsity",
     "mean_activation",
+    "l1_activity",
+    "L1ActivityLoss",
+    "k_sparse",
+    "KSparseLoss",
     "DenoisingLoss",
     "corrupt",
     "BetaVAELoss",
@@ -165,4 +198,10 @@ __all__ = [
     "random_masking",
     "gather_patches",
     "masked_mse",
+    "AdversarialAutoencoder",
+    "GaussianMixturePrior",
+    "aae_reconstruction_loss",
+    "code_discriminator_loss",
+    "encoder_adversarial_loss",
+    "train_aae",
 ]
