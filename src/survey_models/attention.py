@@ -34,6 +34,35 @@ forbidden). A query row whose keys are all forbidden has no defined output (NaN)
 and returns the attention weights; :func:`fast_scaled_dot_product_attention` calls
 PyTorch's fused kernel and returns only the output. Both take the same arguments and the
 tests check that they agree.
+
+Decoding with a cache of keys and values (:class:`KVCache`) and multi-query /
+grouped-query attention (``n_kv_head`` of :class:`MultiHeadAttention`) are equations
+(4)-(6) of chapter 4 (``docs/survey/04-transformer.md``). With a cache, the ``t`` new
+queries at positions ``L .. L+t-1`` attend to the stored and the new keys:
+
+.. math::
+
+    o_{L+i} = \\operatorname{softmax}\\!\\Big(\\frac{q_{L+i} [K_{1:L}; K_{L+1:L+i}]^\\top}
+        {\\sqrt{d_k}}\\Big) [V_{1:L}; V_{L+1:L+i}] \\qquad (4)
+
+which costs ``O(L)`` per new token instead of recomputing all ``L`` positions; the cache
+holds
+
+.. math::
+
+    2 \\cdot n_\\text{layer} \\cdot n_\\text{kv} \\cdot d_\\text{head} \\cdot T
+    \\qquad (5)
+
+numbers per sequence of length ``T``. Grouped-query attention lets query head ``i`` of
+``h`` read key/value head ``g(i) = \\lfloor i \\, n_\\text{kv} / h \\rfloor``:
+
+.. math::
+
+    \\mathrm{head}_i = \\operatorname{Attention}(X W_i^Q, X W_{g(i)}^K, X W_{g(i)}^V)
+    \\qquad (6)
+
+(``n_kv = h``: multi-head; ``n_kv = 1``: multi-query attention, Shazeer 2019; in between:
+grouped-query attention, Ainslie et al. 2023).
 """
 
 from __future__ import annotations
@@ -51,6 +80,8 @@ __all__ = [
     "scaled_dot_product_attention",
     "fast_scaled_dot_product_attention",
     "MultiHeadAttention",
+    "KVCache",
+    "repeat_kv",
     "AdditiveAttention",
     "key_value_recall",
     "RecallModel",
@@ -187,8 +218,87 @@ def fast_scaled_dot_product_attention(
     )
 
 
+class KVCache:
+    """Keys and values of the positions seen so far, one pair of buffers per layer.
+
+    Autoregressive decoding with a KV cache (equation (4) of chapter 4): the keys and
+    values of past positions do not change when a token is appended (causal attention),
+    so they are computed once, stored here and read by every later step. The buffers are
+    allocated once for ``max_length`` positions: ``keys[l], values[l]: (batch, n_kv_head,
+    max_length, d_head)``; the first :attr:`length` positions are filled.
+
+    Memory, equation (5): ``2 · n_layer · batch · n_kv_head · length · d_head`` numbers
+    (:attr:`nbytes`); with grouped-query attention ``n_kv_head < n_head`` shrinks it.
+    """
+
+    def __init__(
+        self,
+        n_layer: int,
+        batch: int,
+        n_kv_head: int,
+        max_length: int,
+        d_head: int,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        self.n_layer = check_positive_int("n_layer", n_layer)
+        self.batch = check_positive_int("batch", batch)
+        self.n_kv_head = check_positive_int("n_kv_head", n_kv_head)
+        self.max_length = check_positive_int("max_length", max_length)
+        self.d_head = check_positive_int("d_head", d_head)
+        shape = (batch, n_kv_head, max_length, d_head)
+        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.length = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"KVCache(n_layer={self.n_layer}, batch={self.batch}, n_kv_head={self.n_kv_head}, "
+            f"length={self.length}/{self.max_length}, d_head={self.d_head})"
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the filled positions: equation (5) times the element size."""
+        item = self.keys[0].element_size()
+        return 2 * self.n_layer * self.batch * self.n_kv_head * self.length * self.d_head * item
+
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write ``k, v: (batch, n_kv_head, t, d_head)`` at positions ``length .. length+t-1``
+        of ``layer`` and return all keys and values so far, ``(batch, n_kv_head, length+t,
+        d_head)`` (views). :attr:`length` moves on only with :meth:`advance`, once every
+        layer has been updated."""
+        end = self.length + k.shape[2]
+        if end > self.max_length:
+            raise ValueError(
+                f"the cache holds max_length={self.max_length} positions; {self.length} are "
+                f"filled and {k.shape[2]} more were given"
+            )
+        self.keys[layer][:, :, self.length : end] = k
+        self.values[layer][:, :, self.length : end] = v
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+
+    def advance(self, t: int) -> None:
+        """Mark ``t`` more positions as filled (after all layers were updated)."""
+        self.length += t
+
+
+def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """Share each key/value head among ``n_rep`` query heads (equation (6) of chapter 4).
+
+    ``x: (B, n_kv_head, T, d_head)`` → ``(B, n_kv_head · n_rep, T, d_head)``; query head
+    ``i`` reads key/value head ``i // n_rep`` (as ``torch.repeat_interleave`` on dim 1).
+    """
+    if n_rep == 1:
+        return x
+    b, h, t, d = x.shape
+    return x[:, :, None].expand(b, h, n_rep, t, d).reshape(b, h * n_rep, t, d)
+
+
 class MultiHeadAttention(nn.Module):
-    """Multi-head attention, equation (6), batch first.
+    """Multi-head attention, equation (6), batch first; optionally grouped-query.
 
     Args:
         d_model: width of the queries and of the output; must be divisible by ``n_head``.
@@ -199,6 +309,10 @@ class MultiHeadAttention(nn.Module):
             cross-attention from a sequence of another width.
         fast: compute with PyTorch's fused kernel (no weights returned) unless weights
             are requested; ``False`` always uses the teaching version.
+        n_kv_head: number of key/value heads (default ``n_head``: standard multi-head
+            attention). It must divide ``n_head``; each key/value head is shared by
+            ``n_head / n_kv_head`` query heads: ``1`` is multi-query attention (Shazeer
+            2019), values in between grouped-query attention (Ainslie et al. 2023).
 
     Shapes: ``query (B, Tq, d_model)``, ``key (B, Tk, kdim)``, ``value (B, Tk, vdim)`` →
     output ``(B, Tq, d_model)``; weights ``(B, n_head, Tq, Tk)``. ``mask`` (bool, ``True``
@@ -206,8 +320,8 @@ class MultiHeadAttention(nn.Module):
     ``(B, n_head, Tq, Tk)``.
 
     The projections ``q_proj, k_proj, v_proj, out_proj`` hold the stacked per-head
-    matrices ``W^Q, W^K, W^V`` and ``W^O``; :meth:`load_from_torch` copies them from a
-    :class:`torch.nn.MultiheadAttention`.
+    matrices ``W^Q, W^K, W^V`` and ``W^O`` (``k_proj, v_proj`` have ``n_kv_head · d_head``
+    outputs); :meth:`load_from_torch` copies them from a :class:`torch.nn.MultiheadAttention`.
     """
 
     def __init__(
@@ -219,32 +333,38 @@ class MultiHeadAttention(nn.Module):
         kdim: int | None = None,
         vdim: int | None = None,
         fast: bool = True,
+        n_kv_head: int | None = None,
     ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
         self.n_head = check_positive_int("n_head", n_head)
         if d_model % n_head != 0:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
+        self.n_kv_head = n_head if n_kv_head is None else check_positive_int("n_kv_head", n_kv_head)
+        if n_head % self.n_kv_head != 0:
+            raise ValueError(f"n_kv_head ({n_kv_head}) must divide n_head ({n_head})")
         self.kdim = d_model if kdim is None else check_positive_int("kdim", kdim)
         self.vdim = d_model if vdim is None else check_positive_int("vdim", vdim)
         self.dropout = check_probability("dropout", dropout)
         self.d_head = d_model // n_head
         self.fast = bool(fast)
+        d_kv = self.n_kv_head * self.d_head
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W^Q (all heads)
-        self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)  # W^K
-        self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)  # W^V
+        self.k_proj = nn.Linear(self.kdim, d_kv, bias=bias)  # W^K (n_kv_head heads)
+        self.v_proj = nn.Linear(self.vdim, d_kv, bias=bias)  # W^V
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
 
     def extra_repr(self) -> str:
+        kv = f", n_kv_head={self.n_kv_head}" if self.n_kv_head != self.n_head else ""
         return (
-            f"d_model={self.d_model}, n_head={self.n_head}, d_head={self.d_head}, "
+            f"d_model={self.d_model}, n_head={self.n_head}{kv}, d_head={self.d_head}, "
             f"dropout={self.dropout}, fast={self.fast}"
         )
 
-    def _split(self, x: torch.Tensor) -> torch.Tensor:
-        # (B, T, d_model) → (B, n_head, T, d_head)
+    def _split(self, x: torch.Tensor, heads: int | None = None) -> torch.Tensor:
+        # (B, T, heads · d_head) → (B, heads, T, d_head)
         b, t, _ = x.shape
-        return x.view(b, t, self.n_head, self.d_head).transpose(1, 2)
+        return x.view(b, t, heads or self.n_head, self.d_head).transpose(1, 2)
 
     def forward(
         self,
@@ -254,14 +374,37 @@ class MultiHeadAttention(nn.Module):
         mask: torch.Tensor | None = None,
         need_weights: bool = False,
         is_causal: bool = False,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend from ``query`` to ``key``/``value`` (self-attention when they are omitted).
 
         ``is_causal=True`` applies :func:`causal_mask` (self-attention only, no ``mask``).
+        With ``cache`` (self-attention only, no ``mask``), ``query (B, t, d_model)`` are
+        the next ``t`` positions: their keys and values are appended to ``cache`` at
+        ``layer`` and the queries attend to all cached positions (causally inside the
+        ``t`` new ones when ``is_causal``); the caller then calls ``cache.advance(t)``.
         Returns ``(output, weights)``; ``weights`` is ``None`` unless ``need_weights`` or
         the module was built with ``fast=False``.
         """
         check_tensor("query", query, ndim=3, last_dim=self.d_model, floating=True)
+        if cache is not None:
+            if not isinstance(cache, KVCache):
+                raise TypeError(f"cache must be a KVCache or None, got {type(cache).__name__}")
+            if key is not None or value is not None or mask is not None:
+                raise ValueError("cache is for self-attention: give no key, value or mask")
+            if cache.n_kv_head != self.n_kv_head or cache.d_head != self.d_head:
+                raise ValueError(
+                    f"cache has n_kv_head={cache.n_kv_head}, d_head={cache.d_head}; this "
+                    f"module needs {self.n_kv_head}, {self.d_head}"
+                )
+            if cache.batch != query.shape[0]:
+                raise ValueError(
+                    f"cache batch ({cache.batch}) differs from query batch ({query.shape[0]})"
+                )
+            if not 0 <= int(layer) < cache.n_layer:
+                raise ValueError(f"layer must be in 0..{cache.n_layer - 1}, got {layer}")
+            return self._attend(query, query, query, None, need_weights, is_causal, cache, layer)
         key = query if key is None else key
         value = key if value is None else value
         check_tensor("key", key, ndim=3, last_dim=self.kdim, floating=True)
@@ -290,20 +433,47 @@ class MultiHeadAttention(nn.Module):
                     "mask must have shape (Tq, Tk), (B, Tq, Tk) or "
                     f"(B, n_head, Tq, Tk), got {tuple(mask.shape)}"
                 )
+        return self._attend(query, key, value, mask, need_weights, is_causal, None, 0)
+
+    def _attend(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None,
+        need_weights: bool,
+        is_causal: bool,
+        cache: KVCache | None,
+        layer: int,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # The computation, on checked inputs (GPT's generation loop calls it directly).
+        b, tq, _ = query.shape
         q = self._split(self.q_proj(query))  # X_q W^Q, per head
-        k = self._split(self.k_proj(key))  # X_k W^K
-        v = self._split(self.v_proj(value))  # X_v W^V
+        k = self._split(self.k_proj(key), self.n_kv_head)  # X_k W^K
+        v = self._split(self.v_proj(value), self.n_kv_head)  # X_v W^V
+        if cache is not None:
+            past = cache.length
+            k, v = cache.update(layer, k, v)  # (4): reuse the stored keys and values
+            if is_causal and tq > 1 and past > 0:
+                # new query i sits at position past + i and sees keys 0 .. past + i
+                mask = torch.ones(tq, past + tq, dtype=torch.bool, device=query.device).tril(past)
+                is_causal = False
+            elif tq == 1 or past > 0:
+                is_causal = False  # one new query sees every cached key
+        n_rep = self.n_head // self.n_kv_head
+        k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)  # (6): shared K/V heads
         p = self.dropout if self.training else 0.0
         weights = None
+        if mask is not None:
+            mask = _check_mask(mask, q, k)
         if self.fast and not need_weights:
-            out = fast_scaled_dot_product_attention(
-                q, k, v, mask=mask, dropout=p, is_causal=is_causal
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=p, is_causal=is_causal
             )
         else:
             if is_causal:
-                mask = causal_mask(query.shape[1], device=query.device)
+                mask = causal_mask(tq, device=query.device)
             out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout=p)
-        b, _, tq, _ = out.shape
         out = out.transpose(1, 2).reshape(b, tq, self.d_model)  # Concat(head_1..head_h)
         return self.out_proj(out), weights  # … W^O
 
@@ -318,6 +488,11 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(
                 f"other has embed_dim={other.embed_dim}, num_heads="
                 f"{other.num_heads}; expected {self.d_model}, {self.n_head}"
+            )
+        if self.n_kv_head != self.n_head:
+            raise ValueError(
+                f"load_from_torch needs n_kv_head == n_head ({self.n_head}), got n_kv_head="
+                f"{self.n_kv_head}: torch.nn.MultiheadAttention has one K/V head per query head"
             )
         d = self.d_model
         if other.in_proj_weight is not None:

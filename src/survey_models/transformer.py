@@ -44,7 +44,7 @@ from ._checks import (
     check_probability,
     check_tensor,
 )
-from .attention import MultiHeadAttention
+from .attention import KVCache, MultiHeadAttention
 
 __all__ = [
     "sinusoidal_positional_encoding",
@@ -89,6 +89,8 @@ class TransformerBlock(nn.Module):
             post-norm of the original Transformer.
         activation: ``"gelu"`` (GPT) or ``"relu"`` (original Transformer).
         fast: use the fused attention kernel when weights are not requested.
+        n_kv_head: key/value heads of the attention (default ``n_head``; see
+            :class:`~survey_models.attention.MultiHeadAttention`).
 
     Shapes: ``x (B, T, d_model)`` → ``(B, T, d_model)``. The submodules are named like
     :class:`torch.nn.TransformerEncoderLayer`'s (``self_attn``, ``linear1``, ``linear2``,
@@ -104,6 +106,7 @@ class TransformerBlock(nn.Module):
         norm_first: bool = True,
         activation: str = "gelu",
         fast: bool = True,
+        n_kv_head: int | None = None,
     ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
@@ -111,7 +114,9 @@ class TransformerBlock(nn.Module):
         self.dropout_p = check_probability("dropout", dropout)
         self.norm_first = bool(norm_first)
         self.activation = check_choice("activation", activation, ("gelu", "relu"))
-        self.self_attn = MultiHeadAttention(d_model, n_head, dropout=dropout, fast=fast)
+        self.self_attn = MultiHeadAttention(
+            d_model, n_head, dropout=dropout, fast=fast, n_kv_head=n_kv_head
+        )
         self.linear1 = nn.Linear(d_model, self.d_ff)
         self.linear2 = nn.Linear(self.d_ff, d_model)
         self.norm1 = nn.LayerNorm(d_model)
@@ -128,6 +133,16 @@ class TransformerBlock(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         out, weights = self.self_attn(x, mask=mask, is_causal=is_causal, need_weights=need_weights)
         return self.dropout1(out), weights
+
+    def _causal(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
+        # Pre-norm causal block on a checked input, optionally reading/writing ``cache``
+        # (GPT's forward and generation loop call it: no per-call argument checks).
+        h = self.norm1(x)
+        a, _ = self.self_attn._attend(h, h, h, None, False, True, cache, layer)
+        x = x + self.dropout1(a)  # (1)
+        return x + self._mlp(self.norm2(x))  # (2)
 
     def _mlp(self, x: torch.Tensor) -> torch.Tensor:
         act = F.gelu if self.activation == "gelu" else F.relu
@@ -181,9 +196,16 @@ class GPT(nn.Module):
         dropout: dropout on embeddings, attention weights and residual branches.
         positional: ``"learned"`` (a trained table, as in GPT), ``"sinusoidal"``
             (equation (3), fixed) or ``"none"``.
+        n_kv_head: key/value heads per block (default ``n_head``); a divisor of
+            ``n_head``: ``1`` is multi-query, values in between grouped-query attention
+            (equation (6)); the KV cache shrinks in proportion.
 
     Shapes: ``idx (B, T)`` int64 with ``T <= block_size`` → logits ``(B, T, vocab_size)``;
     ``logits[:, t]`` scores the token at position ``t + 1`` given tokens ``0..t``.
+
+    :meth:`generate` decodes with a :class:`~survey_models.attention.KVCache` by default
+    (equations (4)-(5)): the prompt is run once, then each new token runs through the
+    blocks alone, at its own position, attending to the cached keys and values.
     """
 
     def __init__(
@@ -195,6 +217,7 @@ class GPT(nn.Module):
         d_model: int = 128,
         dropout: float = 0.0,
         positional: str = "learned",
+        n_kv_head: int | None = None,
     ) -> None:
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
@@ -205,6 +228,9 @@ class GPT(nn.Module):
         if d_model % n_head != 0:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
         check_probability("dropout", dropout)
+        self.n_kv_head = n_head if n_kv_head is None else check_positive_int("n_kv_head", n_kv_head)
+        if n_head % self.n_kv_head != 0:
+            raise ValueError(f"n_kv_head ({n_kv_head}) must divide n_head ({n_head})")
         self.positional = check_choice("positional", positional, POSITIONAL)
         self.token_embedding = nn.Embedding(vocab_size, d_model)
         if positional == "learned":
@@ -217,7 +243,14 @@ class GPT(nn.Module):
             )
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(d_model, n_head, dropout=dropout, norm_first=True, activation="gelu")
+            TransformerBlock(
+                d_model,
+                n_head,
+                dropout=dropout,
+                norm_first=True,
+                activation="gelu",
+                n_kv_head=self.n_kv_head,
+            )
             for _ in range(n_layer)
         )
         self.norm = nn.LayerNorm(d_model)
@@ -239,7 +272,7 @@ class GPT(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"vocab_size={self.vocab_size}, block_size={self.block_size}, "
-            f"positional={self.positional!r}"
+            f"positional={self.positional!r}, n_kv_head={self.n_kv_head}"
         )
 
     def num_parameters(self) -> int:
@@ -264,30 +297,73 @@ class GPT(nn.Module):
             )
         return idx
 
-    def embed(self, idx: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(
+        self, idx: torch.Tensor, prefix: torch.Tensor | None = None, start: int = 0
+    ) -> torch.Tensor:
         """Token embeddings plus positions: ``(B, T)`` → ``(B, T, d_model)``.
 
         With ``prefix: (B, P, d_model)`` (embeddings from elsewhere, e.g. an image) the
         sequence is ``[prefix; tokens]`` and positions ``0..P+T-1`` are added to it:
-        ``(B, P + T, d_model)``.
+        ``(B, P + T, d_model)``. ``start`` shifts the positions to ``start ..
+        start+T-1`` (the next tokens after ``start`` cached ones).
         """
         if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.dim() != 2:
             raise TypeError("idx must be an int64 (long) tensor of shape (batch, length)")
+        return self._embed(idx, prefix, start)
+
+    def _embed(self, idx: torch.Tensor, prefix: torch.Tensor | None, start: int) -> torch.Tensor:
         x = self.token_embedding(idx)
         if prefix is not None:
             x = torch.cat([prefix, x], dim=1)
         t = x.shape[1]
         if self.position_embedding is not None:
-            x = x + self.position_embedding(torch.arange(t, device=idx.device))
+            x = x + self.position_embedding.weight[start : start + t]
         elif self.positional == "sinusoidal":
-            x = x + self.sinusoidal[:t]
+            x = x + self.sinusoidal[start : start + t]
         return self.drop(x)
+
+    def new_cache(self, batch: int) -> KVCache:
+        """An empty :class:`~survey_models.attention.KVCache` for ``batch`` sequences of up
+        to ``block_size`` positions, in the model's dtype and device."""
+        w = self.token_embedding.weight
+        return KVCache(
+            self.n_layer,
+            batch,
+            self.n_kv_head,
+            self.block_size,
+            self.d_model // self.n_head,
+            dtype=w.dtype,
+            device=w.device,
+        )
+
+    def _forward(
+        self,
+        idx: torch.Tensor,
+        prefix: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        last_only: bool = False,
+    ) -> torch.Tensor:
+        # Logits on checked inputs. With ``cache`` the tokens sit at positions
+        # cache.length .. and their keys/values are appended; ``last_only`` applies the
+        # output head at the last position only (all generation needs).
+        start = 0 if cache is None else cache.length
+        x = self._embed(idx, prefix, start)
+        for layer, block in enumerate(self.blocks):
+            x = block._causal(x, cache, layer)
+        if cache is not None:
+            cache.advance(x.shape[1])
+        if last_only:
+            x = x[:, -1:]
+        elif prefix is not None:
+            x = x[:, prefix.shape[1] :]  # only the token positions are scored
+        return self.head(self.norm(x))
 
     def forward(
         self,
         idx: torch.Tensor,
         return_attention: bool = False,
         prefix: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Next-token logits ``(B, T, vocab_size)``.
 
@@ -300,8 +376,37 @@ class GPT(nn.Module):
         (``P + T <= block_size``, positions counted from the first prefix vector) and the
         logits of the ``T`` token positions are returned, so ``logits[:, t]`` still
         scores token ``t + 1``. Without it nothing changes (the same operations as before).
+
+        ``cache`` (from :meth:`new_cache`; not with ``prefix`` or ``return_attention``):
+        ``idx`` are the next ``T`` tokens after the ``cache.length`` already cached, at
+        positions ``cache.length .. cache.length+T-1`` (at most ``block_size`` in all);
+        their keys and values are appended to the cache and ``logits (B, T, vocab_size)``
+        equal those of the full sequence at these positions (up to float rounding).
         """
         self._check_idx(idx)
+        if cache is not None:
+            if not isinstance(cache, KVCache):
+                raise TypeError(f"cache must be a KVCache or None, got {type(cache).__name__}")
+            if prefix is not None or return_attention:
+                raise ValueError("cache cannot be combined with prefix or return_attention")
+            if (cache.n_layer, cache.n_kv_head, cache.d_head) != (
+                self.n_layer,
+                self.n_kv_head,
+                self.d_model // self.n_head,
+            ):
+                raise ValueError(
+                    "cache does not fit this model: use model.new_cache(batch), got " + repr(cache)
+                )
+            if cache.batch != idx.shape[0]:
+                raise ValueError(
+                    f"cache batch ({cache.batch}) differs from idx batch ({idx.shape[0]})"
+                )
+            if cache.length + idx.shape[1] > self.block_size:
+                raise ValueError(
+                    f"cache length + idx length must be <= block_size={self.block_size}, "
+                    f"got {cache.length} + {idx.shape[1]}"
+                )
+            return self._forward(idx, cache=cache)
         p = 0
         if prefix is not None:
             check_tensor("prefix", prefix, ndim=3, last_dim=self.d_model, floating=True)
@@ -316,18 +421,17 @@ class GPT(nn.Module):
                     f"prefix length + idx length must be <= block_size={self.block_size}, "
                     f"got {p} + {idx.shape[1]}"
                 )
+        if not return_attention:
+            return self._forward(idx, prefix)
         x = self.embed(idx, prefix)
         maps: list[torch.Tensor] = []
         for block in self.blocks:
-            if return_attention:
-                x, w = block(x, is_causal=True, need_weights=True)
-                maps.append(w)
-            else:
-                x = block(x, is_causal=True)
+            x, w = block(x, is_causal=True, need_weights=True)
+            maps.append(w)
         if p:
             x = x[:, p:]  # only the token positions are scored
         logits = self.head(self.norm(x))
-        return (logits, maps) if return_attention else logits
+        return logits, maps
 
     @torch.no_grad()
     def generate(
@@ -337,30 +441,58 @@ class GPT(nn.Module):
         temperature: float = 1.0,
         greedy: bool = False,
         generator: torch.Generator | None = None,
+        use_cache: bool = True,
     ) -> torch.Tensor:
         """Extend ``idx (B, T)`` by ``max_new_tokens`` tokens, one at a time.
 
-        Each step feeds the last ``block_size`` tokens, takes the logits at the last
-        position, and picks the argmax (``greedy``) or samples from
-        ``softmax(logits / temperature)`` with ``generator``. Returns ``(B, T +
-        max_new_tokens)``. The model is left in the training mode it had.
+        Each step scores the next token from the last ``block_size`` tokens and picks the
+        argmax (``greedy``) or samples from ``softmax(logits / temperature)`` with
+        ``generator``. Returns ``(B, T + max_new_tokens)``. The model is left in the
+        training mode it had.
+
+        ``use_cache=False`` feeds the whole context through the model at every step
+        (``O(T²)`` work per token with attention). ``use_cache=True`` (default) runs the
+        prompt once into a :class:`~survey_models.attention.KVCache` and then only the
+        new token, at its position, against the cached keys and values (equation (4)).
+        Both give the same logits up to float rounding, hence the same tokens. Once the
+        sequence is longer than ``block_size`` the window slides, every position shifts
+        and the cached keys are stale: from then on each step recomputes the last
+        ``block_size`` tokens without a cache, exactly as ``use_cache=False`` does.
         """
         self._check_idx(idx)
         max_new_tokens = check_positive_int("max_new_tokens", max_new_tokens)
         temperature = check_positive_float("temperature", temperature)
+        if not isinstance(use_cache, bool):
+            raise TypeError(f"use_cache must be a bool, got {type(use_cache).__name__}")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"generator must be a torch.Generator or None, got {type(generator).__name__}"
+            )
         was_training = self.training
         self.eval()
+        cache = self.new_cache(idx.shape[0]) if use_cache else None
+        out = torch.empty(
+            idx.shape[0], idx.shape[1] + max_new_tokens, dtype=idx.dtype, device=idx.device
+        )
+        out[:, : idx.shape[1]] = idx
+        n = idx.shape[1]  # tokens so far
+        nxt = idx
         for _ in range(max_new_tokens):
-            context = idx[:, -self.block_size :]
-            logits = self(context)[:, -1, :]
+            if cache is not None and n <= self.block_size:
+                logits = self._forward(nxt, cache=cache, last_only=True)  # (4)
+            else:
+                context = out[:, max(0, n - self.block_size) : n]
+                logits = self._forward(context, last_only=True)
+            logits = logits[:, -1]
             if greedy:
                 nxt = logits.argmax(dim=-1, keepdim=True)
             else:
                 probs = torch.softmax(logits / temperature, dim=-1)
                 nxt = torch.multinomial(probs, 1, generator=generator)
-            idx = torch.cat([idx, nxt], dim=1)
+            out[:, n : n + 1] = nxt
+            n += 1
         self.train(was_training)
-        return idx
+        return out
 
 
 def lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
