@@ -5,6 +5,17 @@
     h = \\sigma_e(W_1 x + b_1) \\qquad (1)
 
     y = \\sigma_d(W_2 h + b_2) \\qquad (2)
+
+The reconstruction error is the squared error (3) by default; for inputs in [0, 1]
+(binarised digits) the cross-entropy of Vincent et al. (2010, JMLR), the negative
+log-likelihood of ``x`` under independent Bernoulli pixels with means ``y``:
+
+.. math::
+
+    L_{\\text{sq}}(x, y) = \\lVert y - x \\rVert^2 \\qquad (3)
+
+    L_{\\text{CE}}(x, y) = -\\sum_i \\left[x_i \\log y_i + (1 - x_i) \\log(1 - y_i)\\right]
+    \\qquad (4)
 """
 
 from __future__ import annotations
@@ -13,6 +24,9 @@ import torch
 from torch import nn
 
 from .._checks import check_choice, check_positive_int, check_tensor
+
+ERRORS = ("squared", "cross_entropy")
+_LOG_FLOOR = -100.0  # log clamped as in torch.nn.functional.binary_cross_entropy
 
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
@@ -113,28 +127,68 @@ def activation_derivative(activation: nn.Module, h: torch.Tensor) -> torch.Tenso
     raise TypeError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
 
 
-def reconstruction_errors(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
+def per_example_error(
+    y: torch.Tensor, target: torch.Tensor, error: str = "squared"
 ) -> torch.Tensor:
-    """Per-example squared error ``‖y - target‖²``, shape ``(batch,)``.
+    """Per-example error between a reconstruction ``y`` and ``target``, shape ``(batch,)``.
 
-    ``target`` defaults to ``x``. The mean of this is :func:`reconstruction_loss`; the
-    per-example values are the anomaly scores of :mod:`survey_models.autoencoders.anomaly`.
+    ``error="squared"``: equation (3), ``Σ_i (y_i - x_i)²``. ``error="cross_entropy"``:
+    equation (4), the Bernoulli negative log-likelihood in nats, summed over features; it
+    needs ``y`` in [0, 1] (a sigmoid decoder) and ``target`` in [0, 1] (binary pixels, or
+    grey levels read as probabilities, as in Vincent et al. 2010); values outside raise.
+    Each log is clamped at -100 as in :func:`torch.nn.functional.binary_cross_entropy`.
+    ``y, target: (batch, dim)``.
     """
-    y = model(x)
-    target = x if target is None else check_tensor("target", target)
+    check_choice("error", error, ERRORS)
     if target.shape != y.shape:
         raise ValueError(f"target must have shape {tuple(y.shape)}, got {tuple(target.shape)}")
-    return ((y - target) ** 2).sum(dim=1)
+    if error == "squared":
+        return ((y - target) ** 2).sum(dim=1)  # equation (3)
+    if y.numel() and not bool(((y >= 0) & (y <= 1)).all()):
+        raise ValueError(
+            "the reconstruction must lie in [0, 1] for error='cross_entropy' "
+            "(use decoder_activation='sigmoid')"
+        )
+    if target.numel() and not bool(((target >= 0) & (target <= 1)).all()):
+        raise ValueError("target must lie in [0, 1] for error='cross_entropy'")
+    log_y = torch.log(y).clamp(min=_LOG_FLOOR)
+    log_1my = torch.log1p(-y).clamp(min=_LOG_FLOOR)
+    return -(target * log_y + (1 - target) * log_1my).sum(dim=1)  # equation (4)
+
+
+def reconstruction_errors(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor | None = None,
+    *,
+    error: str = "squared",
+) -> torch.Tensor:
+    """Per-example reconstruction error, shape ``(batch,)``: ``‖y - target‖²`` by default.
+
+    ``target`` defaults to ``x``. ``error`` is ``"squared"`` (equation (3)) or
+    ``"cross_entropy"`` (equation (4), for targets in [0, 1] and a sigmoid decoder; see
+    :func:`per_example_error`). The mean of this is :func:`reconstruction_loss`; the
+    per-example values are the anomaly scores of :mod:`survey_models.autoencoders.anomaly`.
+    """
+    check_choice("error", error, ERRORS)
+    y = model(x)
+    target = x if target is None else check_tensor("target", target)
+    return per_example_error(y, target, error)
 
 
 def reconstruction_loss(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor | None = None,
+    *,
+    error: str = "squared",
 ) -> torch.Tensor:
-    """Mean squared reconstruction error, summed over features and averaged over the batch.
+    """Mean reconstruction error, summed over features and averaged over the batch.
 
     ``target`` defaults to ``x`` (plain autoencoder); a denoising autoencoder passes the
-    clean input as ``target`` and a corrupted one as ``x``. Usable directly as the
-    ``loss_fn`` of :func:`survey_models.train.fit`.
+    clean input as ``target`` and a corrupted one as ``x``. ``error`` is ``"squared"``
+    (default, equation (3)) or ``"cross_entropy"`` (equation (4)). Usable directly as the
+    ``loss_fn`` of :func:`survey_models.train.fit`; for the cross-entropy pass
+    ``functools.partial(reconstruction_loss, error="cross_entropy")``.
     """
-    return reconstruction_errors(model, x, target).mean()  # equation (3)
+    return reconstruction_errors(model, x, target, error=error).mean()  # equation (3) or (4)
