@@ -15,12 +15,16 @@ Typical use::
     tok = CharTokenizer(text)
     train_ids, val_ids = split_ids(tok.encode(text), val_fraction=0.1)
     x, y = windows(train_ids, block_size=64)             # (n, 64) inputs and targets
+
+:class:`BPETokenizer` is a byte-level byte-pair encoder (Gage 1994; Sennrich et al. 2016;
+GPT-2) that can stand in for :class:`CharTokenizer`: ``BPETokenizer.train(text, 512)``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from importlib import resources
 
@@ -38,6 +42,7 @@ __all__ = [
     "CORPORA",
     "load_corpus",
     "CharTokenizer",
+    "BPETokenizer",
     "split_ids",
     "windows",
     "bigram_counts",
@@ -270,3 +275,174 @@ def unigram_nll(
     counts = torch.bincount(train_ids, minlength=vocab_size).double() + alpha
     p = (counts / counts.sum())[y.reshape(-1)]
     return float(-p.log().mean())
+
+
+# ---------------------------------------------------------------------------------------
+# Byte-pair encoding (BPE)
+# ---------------------------------------------------------------------------------------
+#
+# Gage (1994) compressed data by replacing the most frequent pair of adjacent bytes with a
+# byte that did not occur, again and again. Sennrich, Haddow & Birch (2016) turned the
+# same loop into a subword vocabulary for translation, and GPT-2 (Radford et al. 2019)
+# started it from the 256 byte values so that every string has an encoding. With the
+# sequence of symbols ``s = (s_1, …, s_n)`` and the count of an adjacent pair
+#
+#     (1)  c(a, b) = #{ i : s_i = a, s_{i+1} = b }
+#
+# one training step picks
+#
+#     (2)  (a*, b*) = argmax_{(a, b)} c(a, b)      (ties: the smallest pair of ids)
+#
+# gives it the next free id ``z`` and rewrites every occurrence, left to right:
+#
+#     (3)  s ← s with each non-overlapping (a*, b*) replaced by z
+#
+# until the vocabulary has ``vocab_size`` symbols or no pair occurs twice.
+
+_CHUNK = re.compile(r" ?\S+|\s+")  # a word with its leading space, or a run of spaces
+
+
+def _chunks(text: str) -> list[str]:
+    """Split ``text`` into words (each with one leading space) and runs of white space; the
+    pieces concatenate back to ``text``. Pairs are counted inside a piece, never across."""
+    return _CHUNK.findall(text)
+
+
+def _merge(symbols: list[int], pair: tuple[int, int], new: int) -> list[int]:
+    """Equation (3): replace each non-overlapping ``pair`` in ``symbols``, left to right."""
+    out, i = [], 0
+    while i < len(symbols):
+        if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:
+            out.append(new)
+            i += 2
+        else:
+            out.append(symbols[i])
+            i += 1
+    return out
+
+
+class BPETokenizer:
+    """Byte-level byte-pair encoding: text ↔ integer ids.
+
+    The base vocabulary is the 256 byte values (ids ``0 … 255``, the UTF-8 bytes of the
+    text), so every string — Chinese, emoji, a character never seen in training — has an
+    encoding and ``decode(encode(s)) == s``. Ids from 256 on are the learned merges:
+    ``merges[k] = (a, b)`` means id ``256 + k`` stands for id ``a`` followed by id ``b``.
+
+    Build one with :meth:`train`. Text is first cut into words with their leading space
+    and runs of white space (as GPT-2 does, more simply); pairs never cross a cut, so a
+    token is a piece of one word. Training (equations (1)–(3) in the section comment of
+    the source) counts adjacent pairs over the distinct words weighted by their
+    frequency, merges the most frequent pair — ties go to the smallest ``(a, b)`` — and
+    stops at ``vocab_size`` symbols or when no pair occurs twice.
+    :meth:`encode` applies the merges in the order they were learned.
+    """
+
+    BASE = 256
+
+    def __init__(self, merges: Sequence[tuple[int, int]] = ()) -> None:
+        merges = list(merges)
+        for k, pair in enumerate(merges):
+            if (
+                not isinstance(pair, tuple)
+                or len(pair) != 2
+                or not all(isinstance(i, int) and 0 <= i < self.BASE + k for i in pair)
+            ):
+                raise ValueError(
+                    f"merges[{k}] must be a pair of ids below {self.BASE + k}, got {pair!r:.40}"
+                )
+        self.merges: list[tuple[int, int]] = merges
+        self.ranks = {pair: k for k, pair in enumerate(merges)}
+        self.vocab: list[bytes] = [bytes([i]) for i in range(self.BASE)]
+        for a, b in merges:
+            self.vocab.append(self.vocab[a] + self.vocab[b])
+        self._cache: dict[str, list[int]] = {}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def __repr__(self) -> str:
+        return f"BPETokenizer(vocab_size={self.vocab_size})"
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        """Learn merges on ``text`` until there are ``vocab_size`` ids (at least 256) or
+        no adjacent pair occurs twice."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text:
+            raise ValueError("text must contain at least one character")
+        vocab_size = check_positive_int("vocab_size", vocab_size)
+        if vocab_size < cls.BASE:
+            raise ValueError(
+                f"vocab_size must be at least {cls.BASE} (the byte values), got {vocab_size}"
+            )
+        freq: dict[str, int] = {}
+        for w in _chunks(text):
+            freq[w] = freq.get(w, 0) + 1
+        words = [list(w.encode("utf-8")) for w in freq]
+        counts = list(freq.values())
+        pairs: dict[tuple[int, int], int] = {}  # equation (1), summed over words
+        where: dict[tuple[int, int], set[int]] = {}  # the words a pair may occur in
+        for j, w in enumerate(words):
+            for p in zip(w, w[1:]):
+                pairs[p] = pairs.get(p, 0) + counts[j]
+                where.setdefault(p, set()).add(j)
+        merges: list[tuple[int, int]] = []
+        while cls.BASE + len(merges) < vocab_size and pairs:
+            best = max(pairs, key=lambda p: (pairs[p], -p[0], -p[1]))  # equation (2)
+            if pairs[best] < 2:
+                break
+            new = cls.BASE + len(merges)
+            merges.append(best)
+            for j in where.pop(best):
+                w = words[j]
+                for p in zip(w, w[1:]):  # take the word's pairs out …
+                    pairs[p] -= counts[j]
+                    if pairs[p] == 0:
+                        del pairs[p]
+                words[j] = w = _merge(w, best, new)  # equation (3)
+                for p in zip(w, w[1:]):  # … and put the merged word's pairs back
+                    pairs[p] = pairs.get(p, 0) + counts[j]
+                    where.setdefault(p, set()).add(j)
+        return cls(merges)
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        if chunk in self._cache:
+            return self._cache[chunk]
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) > 1:
+            pair = min(zip(ids, ids[1:]), key=lambda p: self.ranks.get(p, math.inf))
+            if pair not in self.ranks:
+                break
+            ids = _merge(ids, pair, self.BASE + self.ranks[pair])  # lowest rank first
+        self._cache[chunk] = ids
+        return ids
+
+    def encode(self, text: str) -> torch.Tensor:
+        """``LongTensor (n_tokens,)``: the UTF-8 bytes of ``text``, merged in the learned
+        order (the lowest-ranked pair present first, which gives the same result as
+        replaying the merges one by one)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        ids = [i for chunk in _chunks(text) for i in self._encode_chunk(chunk)]
+        return torch.tensor(ids, dtype=torch.long)
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        """The text of ``ids`` (a 1-D integer tensor or a list of ints). A sequence that
+        cuts a multi-byte character in two decodes the broken bytes as U+FFFD."""
+        if isinstance(ids, torch.Tensor):
+            check_index_tensor("ids", ids, self.vocab_size, ndim=1)
+            values = ids.tolist()
+        elif isinstance(ids, Sequence) and not isinstance(ids, str):
+            values = list(ids)
+        else:
+            raise TypeError(
+                f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}"
+            )
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
+            raise TypeError(f"ids must be integers, got {values!r:.80}")
+        if any(not 0 <= i < self.vocab_size for i in values):
+            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {values!r:.80}")
+        return b"".join(self.vocab[i] for i in values).decode("utf-8", errors="replace")
