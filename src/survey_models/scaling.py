@@ -15,7 +15,17 @@ Two small laboratories for chapter 5:
   where ``Φ = U Σ Vᵀ`` is the thin SVD with the near-zero singular values dropped;
 * **scaling laws** (Kaplan et al. 2020): a power law ``L(N) = a · N^(-α)`` fitted to
   loss against parameter count ``N`` by least squares in log-log space (equation (5.1)),
-  and an MLP family whose width sets ``N``.
+  and an MLP family whose width sets ``N``;
+* **memorisation** (Zhang et al. 2017): train a classifier on partly or wholly random labels
+  (:func:`with_label_noise`) until its training accuracy on those labels reaches a target,
+
+  .. math::
+
+      \\mathrm{acc}_{\\text{train}}(f_t) = \\frac{1}{n}\\sum_{i=1}^{n}
+      \\mathbb{1}\\bigl[\\arg\\max_k f_t(x_i)_k = \\tilde y_i\\bigr] \\ge a^{\\ast} \\qquad (5.3)
+
+  with ``ỹ`` the (noisy) training labels, and count the epochs ``t`` it took
+  (:func:`fit_until_accuracy`).
 """
 
 from __future__ import annotations
@@ -31,12 +41,14 @@ from torch import nn
 
 from ._checks import (
     check_index_tensor,
+    check_module,
     check_nonnegative_float,
     check_positive_int,
     check_probability,
     check_seed,
     check_tensor,
 )
+from .train import accuracy, classification_loss, fit
 
 __all__ = [
     "RandomFeatures",
@@ -48,6 +60,8 @@ __all__ = [
     "fit_power_law",
     "MLP",
     "teacher_regression_data",
+    "MemorizationRun",
+    "fit_until_accuracy",
 ]
 
 
@@ -289,3 +303,111 @@ def teacher_regression_data(
     x = torch.randn(n, n_input, generator=g)
     y = torch.tanh(x @ w1 + b1) @ w2
     return x, (y - y.mean()) / y.std()
+
+
+# ---------------------------------------------------------------------------
+# Memorisation: fitting random labels (Zhang et al. 2017)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemorizationRun:
+    """What :func:`fit_until_accuracy` measured.
+
+    ``epochs_to_target`` is the first epoch after which the training accuracy reached the
+    target (``None`` if ``max_epochs`` ran out first); ``train_accuracy[e]`` and
+    ``eval_accuracy[e]`` are the accuracies after epoch ``e + 1`` (``eval_accuracy`` is
+    empty when no evaluation data was given).
+    """
+
+    epochs_to_target: int | None
+    steps_to_target: int | None
+    train_accuracy: list[float]
+    eval_accuracy: list[float]
+
+    @property
+    def reached(self) -> bool:
+        return self.epochs_to_target is not None
+
+
+class _TargetReached(Exception):
+    """Raised from the :func:`~survey_models.train.fit` callback to stop training."""
+
+
+def fit_until_accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    target_accuracy: float = 1.0,
+    max_epochs: int = 1000,
+    eval_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> MemorizationRun:
+    """Train a classifier with :func:`~survey_models.train.fit` until it fits ``(x, y)``.
+
+    After every epoch the training accuracy on the labels ``y`` (which may be random) is
+    measured with :func:`~survey_models.train.accuracy`; training stops as soon as it is at
+    least ``target_accuracy`` (equation (5.3)), or after ``max_epochs``. The optimiser is
+    Adam with no weight decay, as in the shared loop's defaults.
+
+    Args:
+        model: a classifier, ``x: (n, ...)`` → logits ``(n, classes)``; trained in place.
+        x: training inputs ``(n, ...)``; y: labels ``(n,)`` int64.
+        target_accuracy: in ``(0, 1]``; 1.0 asks for every training label to be fitted.
+        max_epochs: cap on the number of passes over the data.
+        eval_data: optional ``(x_eval, y_eval)``, e.g. the test set with its true labels,
+            whose accuracy is recorded after every epoch.
+
+    Returns a :class:`MemorizationRun`; the model is left in evaluation mode.
+    """
+    check_module("model", model)
+    check_tensor("x", x, floating=True, min_rows=1)
+    check_index_tensor("y", y, None, ndim=1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"y must have one label per row of x ({x.shape[0]},), got {tuple(y.shape)}"
+        )
+    target = check_probability("target_accuracy", target_accuracy)
+    if target == 0.0:
+        raise ValueError("target_accuracy must be in (0, 1], got 0.0 (reached before training)")
+    max_epochs = check_positive_int("max_epochs", max_epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if eval_data is not None:
+        if not isinstance(eval_data, (tuple, list)) or len(eval_data) != 2:
+            raise TypeError("eval_data must be a pair (x_eval, y_eval) of tensors")
+        check_tensor("eval_data[0]", eval_data[0], floating=True, min_rows=1)
+        check_index_tensor("eval_data[1]", eval_data[1], None, ndim=1)
+    steps_per_epoch = math.ceil(x.shape[0] / batch_size)
+    x_dev, y_dev = x.to(device), y.to(device)
+    ev = None if eval_data is None else (eval_data[0].to(device), eval_data[1].to(device))
+    train_acc: list[float] = []
+    eval_acc: list[float] = []
+
+    def measure(steps_done: int, net: nn.Module) -> None:
+        train_acc.append(accuracy(net, x_dev, y_dev))  # (5.3)
+        if ev is not None:
+            eval_acc.append(accuracy(net, *ev))
+        if train_acc[-1] >= target:
+            raise _TargetReached
+
+    try:
+        fit(
+            model,
+            classification_loss,
+            (x, y),
+            epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            device=device,
+            callback=measure,
+        )
+    except _TargetReached:
+        model.eval()
+        epochs = len(train_acc)
+        return MemorizationRun(epochs, epochs * steps_per_epoch, train_acc, eval_acc)
+    return MemorizationRun(None, None, train_acc, eval_acc)
