@@ -23,14 +23,13 @@ SHARD ?=
 MERGE ?=
 
 docs: setup
-ifneq ($(strip $(SHARD)),)
-	$(PY) -m sphinx -W --keep-going -b dummy -D survey_gallery_shard=$(SHARD) docs docs/_build/dummy
-else
-ifneq ($(strip $(MERGE)),)
-	PYTHONPATH=docs/_ext $(PY) -m survey_sphinx.shards docs docs/_build/results $(MERGE)
-endif
-	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
-endif
+	@if [ -n "$(strip $(SHARD))" ]; then \
+		set -x; $(PY) -m sphinx -W --keep-going -b dummy -D survey_gallery_shard=$(SHARD) docs docs/_build/dummy; \
+	else \
+		set -ex; if [ -n "$(strip $(MERGE))" ]; then \
+			PYTHONPATH=docs/_ext $(PY) -m survey_sphinx.shards docs docs/_build/results $(MERGE); fi; \
+		$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html; \
+	fi
 
 test: setup
 	$(PY) -m pytest
