@@ -131,6 +131,9 @@ def test_cross_entropy_equals_binary_cross_entropy_summed_per_image():
     expected = F.binary_cross_entropy(y, x, reduction="none").sum(1)
     got = reconstruction_errors(model, x, error="cross_entropy")
     assert torch.allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # equation (4) written out (no output saturates here, so no clamp is active)
+    by_hand = -(x * torch.log(y) + (1 - x) * torch.log(1 - y)).sum(1)
+    assert torch.allclose(got, by_hand, rtol=1e-10, atol=1e-12)
     loss = reconstruction_loss(model, x, error="cross_entropy")
     assert torch.allclose(loss, F.binary_cross_entropy(y, x, reduction="sum") / 6, rtol=1e-12)
 
@@ -147,6 +150,13 @@ def test_cross_entropy_known_answers():
     assert per_example_error(1 - t, t, "cross_entropy").item() == 300.0
     # the squared default is unchanged
     assert per_example_error(y, x).tolist() == [2.0, 2.0]
+
+
+def test_cross_entropy_gradient_stays_finite_when_the_sigmoid_saturates():
+    y = torch.tensor([[0.0, 1.0, 0.5]], requires_grad=True)
+    t = torch.tensor([[1.0, 0.0, 1.0]])
+    per_example_error(y, t, "cross_entropy").sum().backward()
+    assert torch.isfinite(y.grad).all()
 
 
 def test_cross_entropy_accepts_grey_targets_and_refuses_values_outside_the_unit_interval():

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .._checks import check_choice, check_positive_int, check_tensor
 
 ERRORS = ("squared", "cross_entropy")
-_LOG_FLOOR = -100.0  # log clamped as in torch.nn.functional.binary_cross_entropy
 
 ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
@@ -151,9 +151,10 @@ def per_example_error(
         )
     if target.numel() and not bool(((target >= 0) & (target <= 1)).all()):
         raise ValueError("target must lie in [0, 1] for error='cross_entropy'")
-    log_y = torch.log(y).clamp(min=_LOG_FLOOR)
-    log_1my = torch.log1p(-y).clamp(min=_LOG_FLOOR)
-    return -(target * log_y + (1 - target) * log_1my).sum(dim=1)  # equation (4)
+    # equation (4), -Σ_i [x_i log y_i + (1 - x_i) log(1 - y_i)], through PyTorch's
+    # built-in: it clamps each log at -100 and keeps the gradient finite where a sigmoid
+    # output saturates at exactly 0 or 1 (a hand-written clamp would give 0 · ∞ = NaN)
+    return F.binary_cross_entropy(y, target, reduction="none").sum(dim=1)
 
 
 def reconstruction_errors(

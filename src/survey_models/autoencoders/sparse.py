@@ -15,7 +15,7 @@ to the reconstruction error ``J``. It is zero when every unit fires on average a
 lie in (0, 1), so the encoder activation is the sigmoid.
 
 Two other ways to make codes sparse act on each example's code ``h`` rather than on the
-batch means. The L1 activity penalty (Lee et al. 2007; Goodfellow et al. 2016, §14.2.1)
+batch means. The L1 activity penalty (Goodfellow et al. 2016, §14.2.1)
 adds the absolute activations,
 
 .. math::
