@@ -22,6 +22,8 @@
   :mod:`~survey_models.autoencoders.disentangled` is the β-VAE and the MIG score;
   :mod:`~survey_models.autoencoders.adversarial` is the adversarial autoencoder (a code
   discriminator matches the codes to a chosen prior);
+  :mod:`~survey_models.autoencoders.collapse` shows posterior collapse under an autoregressive
+  decoder and its fixes (KL annealing, free bits);
   :mod:`~survey_models.autoencoders.anomaly` scores anomalies by reconstruction error;
   :mod:`~survey_models.autoencoders.applications` restores images (inpainting,
   super-resolution, PSNR) and clusters codes (k-means, adjusted Rand index);
@@ -52,6 +54,17 @@ from .applications import (
     kmeans_ari,
     psnr,
     upsample,
+)
+from .collapse import (
+    AutoregressiveDecoder,
+    CollapseLoss,
+    CollapseVAE,
+    MaskedLinear,
+    active_units,
+    free_bits_kl,
+    kl_per_dim,
+    kl_weight,
+    made_masks,
 )
 from .conditional import (
     ConditionalVAE,
@@ -173,6 +186,15 @@ __all__ = [
     "cvae_loss",
     "anomaly_scores",
     "roc_auc",
+    "MaskedLinear",
+    "made_masks",
+    "AutoregressiveDecoder",
+    "CollapseVAE",
+    "kl_per_dim",
+    "kl_weight",
+    "free_bits_kl",
+    "active_units",
+    "CollapseLoss",
     "psnr",
     "block_mask",
     "apply_mask",
