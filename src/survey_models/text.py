@@ -71,6 +71,24 @@ def load_corpus(name: str = "paradise_lost") -> str:
     return data.decode("ascii")
 
 
+def _id_list(ids: torch.Tensor | Sequence[int], vocab_size: int) -> list[int]:
+    """``ids`` (a 1-D integer tensor or a list of ints in ``[0, vocab_size)``) as a list."""
+    if isinstance(ids, torch.Tensor):
+        check_index_tensor("ids", ids, ndim=1)
+        values = ids.tolist()
+    elif isinstance(ids, Sequence) and not isinstance(ids, str):
+        values = list(ids)
+    else:
+        raise TypeError(
+            f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}"
+        )
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
+        raise TypeError(f"ids must be integers, got {values!r:.80}")
+    if any(not 0 <= i < vocab_size for i in values):
+        raise ValueError(f"ids must lie in [0, {vocab_size}), got {values!r:.80}")
+    return values
+
+
 class CharTokenizer:
     """Characters ↔ integer ids; the vocabulary is the sorted set of characters of ``corpus``
     (a string, or a sequence of strings).
@@ -176,19 +194,7 @@ class CharTokenizer:
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
         """The text of ``ids`` (a 1-D integer tensor or a list of ints); ``PAD`` ids are
         dropped, an ``UNK`` id reads ``<unk>``."""
-        if isinstance(ids, torch.Tensor):
-            check_index_tensor("ids", ids, ndim=1)
-            values = ids.tolist()
-        elif isinstance(ids, Sequence) and not isinstance(ids, str):
-            values = list(ids)
-        else:
-            raise TypeError(
-                f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}"
-            )
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
-            raise TypeError(f"ids must be integers, got {values!r:.80}")
-        if any(not 0 <= i < self.vocab_size for i in values):
-            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {values!r:.80}")
+        values = _id_list(ids, self.vocab_size)
         return "".join(self.itos[i] for i in values if not (self.specials and i == self.PAD))
 
 
@@ -432,17 +438,5 @@ class BPETokenizer:
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
         """The text of ``ids`` (a 1-D integer tensor or a list of ints). A sequence that
         cuts a multi-byte character in two decodes the broken bytes as U+FFFD."""
-        if isinstance(ids, torch.Tensor):
-            check_index_tensor("ids", ids, self.vocab_size, ndim=1)
-            values = ids.tolist()
-        elif isinstance(ids, Sequence) and not isinstance(ids, str):
-            values = list(ids)
-        else:
-            raise TypeError(
-                f"ids must be a 1-D integer tensor or a list of ints, got {type(ids).__name__}"
-            )
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in values):
-            raise TypeError(f"ids must be integers, got {values!r:.80}")
-        if any(not 0 <= i < self.vocab_size for i in values):
-            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {values!r:.80}")
+        values = _id_list(ids, self.vocab_size)
         return b"".join(self.vocab[i] for i in values).decode("utf-8", errors="replace")
