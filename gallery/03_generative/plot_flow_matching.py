@@ -78,7 +78,7 @@ print(f"DDPM 训练 {h_ddpm.seconds:.1f} s，流匹配训练 {h_fm.seconds:.1f} 
 # --------------------------------
 # 从 4000 个新噪声出发，用 32 步 Euler 积分流匹配模型得到配对 :math:`(x_0, \hat x_1)`
 # （:func:`survey_models.diffusion.flow_matching.reflow_pairs`，是噪声的确定性函数），
-# 再从流匹配的权重出发，在这些配对上用同一个损失微调 600 步。这是再流的**额外代价**：
+# 再从流匹配的权重出发，在这些配对上用同一个损失微调 600 步。这是再流的\ **额外代价**：
 # 4000 × 32 次网络前向（生成配对）加 600 步训练，约为原训练的三分之一。
 n_pairs, pair_steps, reflow_steps = 4000, 32, 600
 noise_pairs = torch.randn(n_pairs, 2, generator=torch.Generator().manual_seed(seed + 2))
