@@ -2,12 +2,14 @@
 
 A mixture-of-experts (MoE) feed-forward layer replaces the one MLP of a Transformer block
 (equation (2) of chapter 4, ``docs/survey/04-transformer.md``) by ``E`` expert MLPs of the
-same shape and a router that sends each token to ``k`` of them. Equations (7)-(10) of
-chapter 4. The router is a linear map followed by a softmax over the experts:
+same shape and a router that sends each token to ``k`` of them. Equations (M1)-(M4) below
+are ``eq-moe-router``, ``eq-moe-output``, ``eq-moe-balance`` and ``eq-moe-loss`` of chapter 4
+(their printed numbers there depend on the sections before). The router is a linear map
+followed by a softmax over the experts:
 
 .. math::
 
-    p(x) = \\operatorname{softmax}(W_r x), \\qquad p(x) \\in \\mathbb{R}^E \\qquad (7)
+    p(x) = \\operatorname{softmax}(W_r x), \\qquad p(x) \\in \\mathbb{R}^E \\qquad (M1)
 
 The token goes to the ``k`` experts with the largest probabilities,
 ``\\mathcal{T}(x) = \\operatorname{TopK}(p(x), k)``, and the output is their gated sum:
@@ -15,7 +17,7 @@ The token goes to the ``k`` experts with the largest probabilities,
 .. math::
 
     y = \\sum_{i \\in \\mathcal{T}(x)} g_i(x)\\, E_i(x), \\qquad
-    g_i(x) = \\frac{p_i(x)}{\\sum_{j \\in \\mathcal{T}(x)} p_j(x)} \\qquad (8)
+    g_i(x) = \\frac{p_i(x)}{\\sum_{j \\in \\mathcal{T}(x)} p_j(x)} \\qquad (M2)
 
 with *renormalised* gates (``renormalize=True``, as in Mixtral), or ``g_i = p_i(x)``
 (``renormalize=False``, as in the Switch Transformer's top-1 routing, where a renormalised
@@ -30,7 +32,7 @@ The Switch Transformer's auxiliary load-balancing loss over a batch of ``T`` tok
     \\mathcal{L}_\\text{bal} = \\alpha \\cdot E \\cdot \\sum_{i=1}^{E} f_i P_i,
     \\qquad
     f_i = \\frac{1}{kT} \\sum_{x} \\mathbb{1}\\{i \\in \\mathcal{T}(x)\\}, \\qquad
-    P_i = \\frac{1}{T} \\sum_{x} p_i(x) \\qquad (9)
+    P_i = \\frac{1}{T} \\sum_{x} p_i(x) \\qquad (M3)
 
 (``f_i``: the share of the ``kT`` token-to-expert assignments that went to expert ``i``;
 for ``k = 1`` exactly Switch's fraction of tokens). It equals ``α`` when either ``f`` or
@@ -40,7 +42,7 @@ language model trained with it minimises
 .. math::
 
     \\mathcal{L} = \\mathcal{L}_\\text{CE} + \\sum_{\\text{layers}} \\mathcal{L}_\\text{bal}
-    \\qquad (10)
+    \\qquad (M4)
 
 A layer with one expert, or with ``k = E`` identical experts and renormalised gates, is the
 dense MLP (the tests check it). :class:`MoEGPT` is :class:`~survey_models.transformer.GPT`
@@ -87,8 +89,8 @@ __all__ = [
 class Routing(NamedTuple):
     """What a :class:`MoEFeedForward` decided for ``n`` tokens.
 
-    ``probs (n, E)``: router probabilities (7); ``index (n, k)`` int64: the chosen
-    experts, most probable first; ``gates (n, k)``: their gates (8).
+    ``probs (n, E)``: router probabilities (M1); ``index (n, k)`` int64: the chosen
+    experts, most probable first; ``gates (n, k)``: their gates (M2).
     """
 
     probs: torch.Tensor
@@ -122,9 +124,9 @@ def tokens_per_expert(expert_index: torch.Tensor, n_experts: int) -> torch.Tenso
 def load_balancing_loss(
     router_probs: torch.Tensor, expert_index: torch.Tensor, alpha: float = 0.01
 ) -> torch.Tensor:
-    """The Switch Transformer's auxiliary loss (9): ``α · E · Σ_i f_i P_i`` (a scalar).
+    """The Switch Transformer's auxiliary loss (M3): ``α · E · Σ_i f_i P_i`` (a scalar).
 
-    ``router_probs (n, E)`` are the probabilities (7) of ``n`` tokens, ``expert_index
+    ``router_probs (n, E)`` are the probabilities (M1) of ``n`` tokens, ``expert_index
     (n, k)`` the experts chosen for them. ``f`` (counts) carries no gradient; ``P``
     (mean probabilities) does, so the loss pushes probability away from the experts that
     took more than their share.
@@ -139,13 +141,13 @@ def load_balancing_loss(
             f"shape {tuple(index.shape)}"
         )
     counts = torch.bincount(index.reshape(-1), minlength=e)
-    f = counts.to(router_probs.dtype) / index.numel()  # f_i (9)
-    p = router_probs.mean(dim=0)  # P_i (9)
-    return alpha * e * (f * p).sum()  # (9)
+    f = counts.to(router_probs.dtype) / index.numel()  # f_i (M3)
+    p = router_probs.mean(dim=0)  # P_i (M3)
+    return alpha * e * (f * p).sum()  # (M3)
 
 
 class MoEFeedForward(nn.Module):
-    """A top-``k`` routed mixture of ``n_experts`` expert MLPs, equations (7)-(8).
+    """A top-``k`` routed mixture of ``n_experts`` expert MLPs, equations (M1)-(M2).
 
     Args:
         d_model: input and output width.
@@ -153,7 +155,7 @@ class MoEFeedForward(nn.Module):
         k: experts per token (``1 <= k <= n_experts``): 1 in the Switch Transformer,
             2 in Mixtral.
         d_ff: hidden width of each expert (default ``4 * d_model``, the dense MLP's).
-        renormalize: gates ``p_i / Σ_{j∈TopK} p_j`` (``True``) or ``p_i`` (``False``), (8).
+        renormalize: gates ``p_i / Σ_{j∈TopK} p_j`` (``True``) or ``p_i`` (``False``), (M2).
         activation: ``"gelu"`` or ``"relu"``.
 
     Shapes: ``x (..., d_model)`` → ``(..., d_model)``; with ``return_routing`` also a
@@ -183,7 +185,7 @@ class MoEFeedForward(nn.Module):
             raise TypeError(f"renormalize must be True or False, got {type(renormalize).__name__}")
         self.renormalize = renormalize
         self.activation = check_choice("activation", activation, ("gelu", "relu"))
-        self.router = nn.Linear(d_model, n_experts, bias=False)  # W_r (7)
+        self.router = nn.Linear(d_model, n_experts, bias=False)  # W_r (M1)
         self.experts = nn.ModuleList(
             nn.ModuleDict(
                 {"linear1": nn.Linear(d_model, self.d_ff), "linear2": nn.Linear(self.d_ff, d_model)}
@@ -204,15 +206,17 @@ class MoEFeedForward(nn.Module):
         return e["linear2"](act(e["linear1"](x)))
 
     def route(self, x: torch.Tensor) -> Routing:
-        """Router probabilities (7), top-``k`` experts and gates (8) for ``x (n, d_model)``."""
-        probs = torch.softmax(self.router(x), dim=-1)  # (7)
+        """Router probabilities (M1), top-``k`` experts and gates (M2) for ``x (n, d_model)``."""
+        probs = torch.softmax(self.router(x), dim=-1)  # (M1)
         top_p, index = probs.topk(self.k, dim=-1)  # TopK(p(x), k)
-        gates = top_p / top_p.sum(dim=-1, keepdim=True) if self.renormalize else top_p  # (8)
+        gates = top_p / top_p.sum(dim=-1, keepdim=True) if self.renormalize else top_p  # (M2)
         return Routing(probs, index, gates)
 
     def forward(
         self, x: torch.Tensor, return_routing: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, Routing]:
+        """Route each token of ``x (..., d_model)`` and return the gated sum (M2) of its
+        experts, ``(..., d_model)``; with ``return_routing`` also its :class:`Routing`."""
         check_tensor("x", x, last_dim=self.d_model, floating=True)
         if x.dim() < 2:
             raise ValueError(f"x must have shape (..., d_model), got {tuple(x.shape)}")
@@ -224,7 +228,7 @@ class MoEFeedForward(nn.Module):
             if token.numel() == 0:
                 continue  # an expert no token chose does not run (and gets no gradient)
             gate = routing.gates[token, slot].unsqueeze(-1)
-            out = out.index_add(0, token, gate * self.expert(i, flat[token]))  # (8)
+            out = out.index_add(0, token, gate * self.expert(i, flat[token]))  # (M2)
         out = out.reshape(x.shape)
         return (out, routing) if return_routing else out
 
@@ -233,7 +237,7 @@ class MoEBlock(nn.Module):
     """A pre-norm causal Transformer block whose MLP is a :class:`MoEFeedForward`.
 
     The block structure of :class:`~survey_models.transformer.TransformerBlock` (pre-norm,
-    equations (1)-(2) of chapter 4) with ``MLP`` replaced by the routed layer (8):
+    equations (1)-(2) of chapter 4) with ``MLP`` replaced by the routed layer (M2):
     ``X' = X + MultiHead(LN(X))``, ``Y = X' + MoE(LN(X'))``. The submodules are named like
     TransformerBlock's (``self_attn``, ``norm1``, ``norm2``) plus ``moe``.
 
@@ -279,11 +283,13 @@ class MoEBlock(nn.Module):
     def forward(
         self, x: torch.Tensor, return_routing: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, Routing]:
+        """The causal block on ``x (B, T, d_model)``; with ``return_routing`` also the
+        :class:`Routing` of its ``B · T`` tokens."""
         check_tensor("x", x, ndim=3, last_dim=self.d_model, floating=True)
         a, _ = self.self_attn(self.norm1(x), is_causal=True)
         x = x + self.dropout1(a)  # (1)
         m, routing = self.moe(self.norm2(x), return_routing=True)
-        x = x + self.dropout2(m)  # (2) with the MLP replaced by (8)
+        x = x + self.dropout2(m)  # (2) with the MLP replaced by (M2)
         return (x, routing) if return_routing else x
 
 
@@ -292,11 +298,11 @@ class MoEGPT(GPT):
 
     Args: those of :class:`~survey_models.transformer.GPT` (``n_kv_head`` aside), and
         n_experts, k, d_ff, renormalize: of :class:`MoEFeedForward`.
-        balance_coef: ``α`` of the load-balancing loss (9) that :func:`moe_lm_loss` adds
+        balance_coef: ``α`` of the load-balancing loss (M3) that :func:`moe_lm_loss` adds
             for every layer during training (0 turns it off).
 
     Shapes: ``idx (B, T)`` → logits ``(B, T, vocab_size)``; with ``return_aux`` also the
-    summed loss (9) over layers (a scalar) and the tokens per expert of every layer
+    summed loss (M3) over layers (a scalar) and the tokens per expert of every layer
     ``(n_layer, n_experts)`` int64. :meth:`generate` runs without a KV cache.
     """
 
@@ -348,7 +354,7 @@ class MoEGPT(GPT):
         counts = []
         for block in self.blocks:
             x, r = block(x, return_routing=True)
-            aux = aux + load_balancing_loss(r.probs, r.index, self.balance_coef)  # (9)
+            aux = aux + load_balancing_loss(r.probs, r.index, self.balance_coef)  # (M3)
             counts.append(torch.bincount(r.index.reshape(-1), minlength=self.n_experts))
         return self.head(self.norm(x)), aux, torch.stack(counts)
 
@@ -372,7 +378,7 @@ class MoEGPT(GPT):
 
 
 def moe_lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Loss (10) in training mode: next-token cross-entropy plus the balancing loss (9) of
+    """Loss (M4) in training mode: next-token cross-entropy plus the balancing loss (M3) of
     every layer; in evaluation mode (``train.evaluate``) the cross-entropy alone, so that
     validation losses compare directly with a dense model's :func:`~survey_models.
     transformer.lm_loss`. ``x, y (B, T)`` as in ``lm_loss``."""
@@ -388,4 +394,4 @@ def moe_lm_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
         return logits
 
     ce = lm_loss(logits_keeping_aux, x, y)  # type: ignore[arg-type]
-    return ce + aux[0]  # (10)
+    return ce + aux[0]  # (M4)
