@@ -435,6 +435,15 @@ class MultiHeadAttention(nn.Module):
                 )
         return self._attend(query, key, value, mask, need_weights, is_causal, None, 0)
 
+    def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        weight = torch.cat([lin.weight for lin in projections])
+        bias = None
+        if self.q_proj.bias is not None:
+            bias = torch.cat([lin.bias for lin in projections])
+        d_kv = self.n_kv_head * self.d_head
+        return F.linear(x, weight, bias).split((self.d_model, d_kv, d_kv), dim=-1)
+
     def _attend(
         self,
         query: torch.Tensor,
@@ -448,9 +457,16 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         # The computation, on checked inputs (GPT's generation loop calls it directly).
         b, tq, _ = query.shape
-        q = self._split(self.q_proj(query))  # X_q W^Q, per head
-        k = self._split(self.k_proj(key), self.n_kv_head)  # X_k W^K
-        v = self._split(self.v_proj(value), self.n_kv_head)  # X_v W^V
+        if key is query and value is query and self.kdim == self.vdim == self.d_model:
+            # self-attention: X W^Q, X W^K, X W^V as one matmul with the stacked matrices
+            # (the same numbers; one kernel instead of three, forward and backward)
+            q, k, v = self._fused_qkv(query)
+        else:
+            q = self.q_proj(query)  # X_q W^Q
+            k = self.k_proj(key)  # X_k W^K
+            v = self.v_proj(value)  # X_v W^V
+        q = self._split(q)  # per head
+        k, v = self._split(k, self.n_kv_head), self._split(v, self.n_kv_head)
         if cache is not None:
             past = cache.length
             k, v = cache.update(layer, k, v)  # (4): reuse the stored keys and values
