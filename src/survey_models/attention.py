@@ -457,9 +457,11 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         # The computation, on checked inputs (GPT's generation loop calls it directly).
         b, tq, _ = query.shape
-        if key is query and value is query and self.kdim == self.vdim == self.d_model:
-            # self-attention: X W^Q, X W^K, X W^V as one matmul with the stacked matrices
-            # (the same numbers; one kernel instead of three, forward and backward)
+        self_attention = key is query and value is query and self.kdim == self.vdim == self.d_model
+        if self_attention and torch.is_grad_enabled():
+            # training: X W^Q, X W^K, X W^V as one matmul with the stacked matrices (the
+            # same numbers; one kernel instead of three, forward and backward). Without
+            # gradients (generation) stacking the weights at each call costs what it saves.
             q, k, v = self._fused_qkv(query)
         else:
             q = self.q_proj(query)  # X_q W^Q
