@@ -53,7 +53,7 @@ for n_kv in (1, 2, 4):
         lr=3e-3,
         optimizer="adamw",
         val_data=(val_x, val_y),
-        log_every=75,
+        log_every=30,
         seed=seed + 1,
         grad_clip=1.0,
     )
