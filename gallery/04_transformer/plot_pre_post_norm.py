@@ -13,12 +13,12 @@ Transformer 把 LN 放在残差相加之后（后置归一化，post-norm）：
 
 本例用 :class:`survey_models.transformer.TransformerBlock` 堆 6 层（宽 64、4 个头、
 MLP 隐藏宽 128，权重按 Xavier 初始化，同 Xiong 等的分析），做随书附带《失乐园》上
-的字符级语言模型。第一部分在初始化时对同一批数据求一次梯度，量出每层 MLP 权重的
-梯度范数；第二部分不用预热，以常数学习率 :math:`10^{-3}` 与 :math:`10^{-2}` 各训练
-前置与后置两种模型 100 步。目标（事先定下）：学习率 :math:`10^{-2}` 时后置归一化的
+的字符级语言模型。第一部分在初始化时求梯度，量出每层 MLP 权重的梯度范数（8 次
+初始化的平均）；第二部分不用预热，以常数学习率 :math:`10^{-3}` 与 :math:`10^{-2}` 各训练
+前置与后置两种模型 80 步。目标（事先定下）：学习率 :math:`10^{-2}` 时后置归一化的
 验证损失比前置归一化高至少 0.1 奈特/字符；梯度方面，后置归一化最后一层与第一层的
 梯度范数之比至少 1.25，而前置归一化的这个比值不超过 1。与论文相比大大缩小：论文是 6 层、
-宽 512 的翻译模型与 BERT，训练数十万步；这里是 6 层、宽 64 的小模型，训练 100 步。
+宽 512 的翻译模型与 BERT，训练数十万步；这里是 6 层、宽 64 的小模型，训练 80 步。
 """
 
 # %%
@@ -76,17 +76,30 @@ KINDS = {True: "前置归一化", False: "后置归一化"}
 # %%
 # 初始化时各层的梯度
 # ------------------
-# 一批 64 个窗口，一次反向传播；每层取 MLP 两个权重矩阵梯度合起来的范数。
-batch = torch.randint(0, len(x), (64,), generator=torch.Generator().manual_seed(seed + 2))
+# 一批 64 个窗口，一次反向传播；每层取 MLP 两个权重矩阵梯度合起来的范数。单次初始化的
+# 逐层曲线抖动很大，所以对 8 次独立初始化（各用一批不同的数据）取平均。
+N_INITS = 8
 grad_norms = {}
 for norm_first in (True, False):
-    train.set_seed(seed)
-    model = Stack(norm_first)
-    lm_loss(model, x[batch], y[batch]).backward()
-    grad_norms[norm_first] = [
-        float(torch.cat([b.linear1.weight.grad.flatten(), b.linear2.weight.grad.flatten()]).norm())
-        for b in model.blocks
-    ]
+    per_layer = torch.zeros(DEPTH)
+    for k in range(N_INITS):
+        train.set_seed(seed + 10 + k)
+        model = Stack(norm_first)
+        gen = torch.Generator().manual_seed(seed + 100 + k)
+        batch = torch.randint(0, len(x), (64,), generator=gen)
+        lm_loss(model, x[batch], y[batch]).backward()
+        per_layer += (
+            torch.stack(
+                [
+                    torch.cat(
+                        [b.linear1.weight.grad.flatten(), b.linear2.weight.grad.flatten()]
+                    ).norm()
+                    for b in model.blocks
+                ]
+            )
+            / N_INITS
+        )
+    grad_norms[norm_first] = per_layer.tolist()
     print(KINDS[norm_first], "各层 MLP 梯度范数：", [f"{g:.3f}" for g in grad_norms[norm_first]])
 ratio_post = grad_norms[False][-1] / grad_norms[False][0]
 ratio_pre = grad_norms[True][-1] / grad_norms[True][0]
@@ -96,7 +109,7 @@ print(f"最后一层 / 第一层：后置 {ratio_post:.2f}，前置 {ratio_pre:.
 # 不用预热的训练
 # --------------
 # Adam，常数学习率，没有预热，也不裁剪梯度；两种模型用同样的批次顺序。
-STEPS = 100
+STEPS = 80
 histories = {}
 for lr in (1e-3, 1e-2):
     for norm_first in (True, False):
@@ -192,8 +205,11 @@ plt.show()
 # %%
 # 结论
 # ----
-# 初始化时，后置归一化 MLP 权重的梯度范数从第一层到最后一层增大，前置归一化的则
-# 不增大，甚至随深度略有减小：方向与 Xiong 等的分析一致，只是 6 层、宽 64 的小模型上
-# 增幅远小于论文的图。训练时，常数学习率 :math:`10^{-3}` 下两者几乎一样；学习率升到
-# :math:`10^{-2}` 而不预热，后置归一化明显落后，前置归一化照常下降，这正是论文说
-# 前置归一化可以去掉预热的理由。
+# 训练这一条论断清楚地成立：常数学习率 :math:`10^{-3}` 下后置归一化起步慢一些，但两者都
+# 在下降；学习率升到 :math:`10^{-2}` 而不预热，后置归一化的验证损失几乎停在起点，前置
+# 归一化照常下降（比 :math:`10^{-3}` 时还略快），差距远大于
+# 事先定下的 0.1 奈特/字符（种子 0～4 的 5 次运行都达到）。这正是论文说前置归一化可以
+# 去掉预热的理由。初始化时梯度的方向也与 Xiong 等的分析一致：后置归一化的梯度从第一层
+# 到最后一层增大，前置归一化的反而随深度减小；但 6 层、宽 64 的小模型上后置归一化的增幅
+# 只有两三成，正落在事先定下的 1.25 倍附近：种子 0～4 中只有 3 次达到，种子 0 恰好未达到。
+# 这一半论断在这里只能算“方向对、幅度不足”，算作未达到。
