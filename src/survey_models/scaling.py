@@ -25,7 +25,34 @@ Two small laboratories for chapter 5:
       \\mathbb{1}\\bigl[\\arg\\max_k f_t(x_i)_k = \\tilde y_i\\bigr] \\ge a^{\\ast} \\qquad (5.3)
 
   with ``ỹ`` the (noisy) training labels, and count the epochs ``t`` it took
-  (:func:`fit_until_accuracy`).
+  (:func:`fit_until_accuracy`);
+* **compute-optimal scaling** (Hoffmann et al. 2022, "IsoFLOP profiles"): the training
+  compute of a dense model with ``N`` parameters on ``D`` tokens (examples) is about
+
+  .. math::
+
+      C \\approx 6 N D \\qquad (5.4)
+
+  (two FLOPs per parameter and example forward, four backward). For each budget ``C``
+  the final loss of models of several sizes, each trained on ``D = C / (6N)``, is fitted
+  by a parabola in ``log N`` whose vertex is the compute-optimal size,
+
+  .. math::
+
+      L \\approx p_0 + p_1 \\log N + p_2 (\\log N)^2,\\qquad
+      \\log N_{\\mathrm{opt}}(C) = -\\frac{p_1}{2 p_2}\\quad (p_2 > 0) \\qquad (5.5)
+
+  (:func:`fit_isoflop_parabola`), and the optima across budgets by power laws
+  ``N_opt ∝ C^a``, ``D_opt ∝ C^b`` (least squares in log-log space, with the standard
+  error of the slope; :func:`fit_compute_exponent`),
+
+  .. math::
+
+      \\log N_{\\mathrm{opt}} = \\log k + a \\log C,\\qquad
+      \\mathrm{se}(a) = \\sqrt{\\frac{\\sum_i r_i^2 / (m - 2)}
+      {\\sum_i (\\log C_i - \\overline{\\log C})^2}} \\qquad (5.6)
+
+  over ``m`` budgets with residuals ``r_i``. Because ``D_opt = C / (6 N_opt)``, ``b = 1 - a``.
 """
 
 from __future__ import annotations
@@ -43,6 +70,7 @@ from ._checks import (
     check_index_tensor,
     check_module,
     check_nonnegative_float,
+    check_positive_float,
     check_positive_int,
     check_probability,
     check_seed,
@@ -62,6 +90,11 @@ __all__ = [
     "teacher_regression_data",
     "MemorizationRun",
     "fit_until_accuracy",
+    "flops_estimate",
+    "IsoFlopFit",
+    "fit_isoflop_parabola",
+    "ExponentFit",
+    "fit_compute_exponent",
 ]
 
 
@@ -411,3 +444,135 @@ def fit_until_accuracy(
         epochs = len(train_acc)
         return MemorizationRun(epochs, epochs * steps_per_epoch, train_acc, eval_acc)
     return MemorizationRun(None, None, train_acc, eval_acc)
+
+
+# ---------------------------------------------------------------------------
+# Compute-optimal scaling: IsoFLOP profiles (Hoffmann et al. 2022)
+# ---------------------------------------------------------------------------
+
+
+def _positive_finite_array(name: str, values: object, min_size: int) -> np.ndarray:
+    """``values`` as a 1-D float array of at least ``min_size`` positive finite numbers."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}")
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}") from err
+    if arr.ndim != 1 or arr.size < min_size:
+        raise ValueError(
+            f"{name} must be 1-D with at least {min_size} values, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr) & (arr > 0)):
+        raise ValueError(f"{name} must be positive and finite, got {arr.tolist()}")
+    return arr
+
+
+def flops_estimate(n_params: float, n_tokens: float) -> float:
+    """Training compute ``C = 6 N D`` in FLOPs (equation (5.4)).
+
+    Args:
+        n_params: number of parameters ``N`` (> 0).
+        n_tokens: number of training tokens (or examples) ``D`` (> 0).
+    """
+    n = check_positive_float("n_params", n_params)
+    d = check_positive_float("n_tokens", n_tokens)
+    return 6.0 * n * d  # (5.4)
+
+
+@dataclass(frozen=True)
+class IsoFlopFit:
+    """The parabola ``L = p0 + p1 log N + p2 (log N)²`` fitted to one IsoFLOP profile.
+
+    ``n_opt`` is its vertex (equation (5.5)), ``loss_opt`` the parabola's value there and
+    ``interior`` whether the vertex lies inside the range of sizes that were measured
+    (outside it, the optimum is an extrapolation).
+    """
+
+    coefficients: tuple[float, float, float]
+    n_opt: float
+    loss_opt: float
+    interior: bool
+
+    def __call__(self, n: np.ndarray | float) -> np.ndarray:
+        p0, p1, p2 = self.coefficients
+        t = np.log(np.asarray(n, dtype=float))
+        return p0 + p1 * t + p2 * t**2
+
+
+def fit_isoflop_parabola(n_params: Sequence[float], loss: Sequence[float]) -> IsoFlopFit:
+    """Least-squares parabola in ``log N`` through one budget's losses; its vertex (5.5).
+
+    Args:
+        n_params: model sizes ``N`` trained with the same compute, ``(k,)`` with ``k ≥ 3``
+            distinct positive values.
+        loss: their final losses, ``(k,)``, finite.
+
+    Raises ``ValueError`` when the parabola opens downwards (``p2 ≤ 0``): the profile then
+    has no minimum to call compute-optimal.
+    """
+    n_arr = _positive_finite_array("n_params", n_params, 3)
+    l_arr = np.asarray(loss, dtype=float)
+    if l_arr.shape != n_arr.shape:
+        raise ValueError(
+            f"loss must have one value per size, shape {n_arr.shape}, got {l_arr.shape}"
+        )
+    if not np.all(np.isfinite(l_arr)):
+        raise ValueError(f"loss must be finite, got {l_arr.tolist()}")
+    t = np.log(n_arr)
+    if np.unique(t).size < 3:
+        raise ValueError(f"n_params must hold at least 3 distinct sizes, got {n_arr.tolist()}")
+    # Centre log N before fitting, for a well-conditioned Vandermonde system.
+    centre = float(t.mean())
+    q2, q1, q0 = np.polyfit(t - centre, l_arr, 2)
+    if not q2 > 0:
+        raise ValueError(
+            f"loss against log n_params curves downwards (p2 = {q2:.3g}); no minimum to fit"
+        )
+    t_opt = centre - q1 / (2.0 * q2)  # (5.5)
+    # Back to coefficients in t = log N itself.
+    p2 = q2
+    p1 = q1 - 2.0 * q2 * centre
+    p0 = q0 - q1 * centre + q2 * centre**2
+    loss_opt = q0 - q1**2 / (4.0 * q2)
+    interior = bool(t.min() <= t_opt <= t.max())
+    return IsoFlopFit(
+        (float(p0), float(p1), float(p2)), float(np.exp(t_opt)), float(loss_opt), interior
+    )
+
+
+@dataclass(frozen=True)
+class ExponentFit:
+    """``y = coefficient · C^exponent`` fitted in log-log space, with the slope's standard error."""
+
+    coefficient: float
+    exponent: float
+    stderr: float
+
+    def __call__(self, c: np.ndarray | float) -> np.ndarray:
+        return self.coefficient * np.asarray(c, dtype=float) ** self.exponent
+
+
+def fit_compute_exponent(compute: Sequence[float], values: Sequence[float]) -> ExponentFit:
+    """Least-squares fit of ``log y = log k + a log C`` and the standard error of ``a`` (5.6).
+
+    Args:
+        compute: budgets ``C``, ``(m,)`` with ``m ≥ 3`` distinct positive values (with
+            ``m = 3`` the error rests on a single degree of freedom: treat it as rough).
+        values: the quantity to scale, e.g. ``N_opt`` or ``D_opt``, ``(m,)`` positive.
+    """
+    c_arr = _positive_finite_array("compute", compute, 3)
+    y_arr = _positive_finite_array("values", values, 3)
+    if y_arr.shape != c_arr.shape:
+        raise ValueError(
+            f"values must have one entry per budget, shape {c_arr.shape}, got {y_arr.shape}"
+        )
+    lx, ly = np.log(c_arr), np.log(y_arr)
+    sxx = float(((lx - lx.mean()) ** 2).sum())
+    if np.unique(lx).size < 2 or sxx == 0.0:
+        raise ValueError(f"compute must hold distinct budgets, got {c_arr.tolist()}")
+    slope = float(((lx - lx.mean()) * (ly - ly.mean())).sum() / sxx)
+    intercept = float(ly.mean() - slope * lx.mean())
+    resid = ly - (intercept + slope * lx)
+    stderr = math.sqrt(float(resid @ resid) / (lx.size - 2) / sxx)  # (5.6)
+    return ExponentFit(coefficient=math.exp(intercept), exponent=slope, stderr=stderr)
