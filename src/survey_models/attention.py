@@ -63,6 +63,29 @@ numbers per sequence of length ``T``. Grouped-query attention lets query head ``
 
 (``n_kv = h``: multi-head; ``n_kv = 1``: multi-query attention, Shazeer 2019; in between:
 grouped-query attention, Ainslie et al. 2023).
+
+Rotary position embedding (RoPE; Su et al. 2024), equations (7)-(8) here (chapter 4's
+``eq-rope-rotation`` and ``eq-rope-relative``): the
+query or key ``x`` at position ``p`` has each pair of dimensions ``(2i, 2i+1)`` rotated by
+the angle ``p θ_i``,
+
+.. math::
+
+    \\begin{pmatrix} x'_{2i} \\\\ x'_{2i+1} \\end{pmatrix} =
+    \\begin{pmatrix} \\cos p\\theta_i & -\\sin p\\theta_i \\\\
+                    \\sin p\\theta_i & \\cos p\\theta_i \\end{pmatrix}
+    \\begin{pmatrix} x_{2i} \\\\ x_{2i+1} \\end{pmatrix}, \\qquad
+    \\theta_i = b^{-2i/d} \\qquad (7)
+
+so that the score of a rotated query at ``m`` and key at ``n`` depends on the positions
+only through ``m - n``:
+
+.. math::
+
+    \\langle R_m q, R_n k \\rangle = \\langle q, R_{n-m} k \\rangle \\qquad (8)
+
+(``rope=True`` of :class:`MultiHeadAttention`; with a cache, positions continue at the
+cache's length).
 """
 
 from __future__ import annotations
@@ -73,7 +96,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_positive_int, check_probability, check_tensor
+from ._checks import check_positive_float, check_positive_int, check_probability, check_tensor
 
 __all__ = [
     "causal_mask",
@@ -82,6 +105,7 @@ __all__ = [
     "MultiHeadAttention",
     "KVCache",
     "repeat_kv",
+    "rotary_embedding",
     "AdditiveAttention",
     "key_value_recall",
     "RecallModel",
@@ -297,6 +321,47 @@ def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     return x[:, :, None].expand(b, h, n_rep, t, d).reshape(b, h * n_rep, t, d)
 
 
+def rotary_embedding(
+    x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0
+) -> torch.Tensor:
+    """Rotary position embedding, equation (7): rotate dims ``(2i, 2i+1)`` by ``p θ_i``.
+
+    Args:
+        x: queries or keys ``(..., T, d)`` with an even ``d`` (per head).
+        positions: ``(T,)`` positions ``p`` of the ``T`` rows (integers or floats).
+        base: ``b`` in ``θ_i = b^{-2i/d}``; the wavelengths run from ``2π`` to about
+            ``2π b``.
+
+    Returns the rotated ``x``, same shape and dtype. The angles are computed in float64.
+    Position ``0`` is the identity, norms are preserved and, by equation (8),
+    ``⟨R_m q, R_n k⟩`` depends only on ``m - n``.
+    """
+    x = check_tensor("x", x, floating=True)
+    if x.dim() < 2 or x.shape[-1] % 2 != 0:
+        raise ValueError(
+            f"x must have shape (..., length, dim) with an even dim, got {tuple(x.shape)}"
+        )
+    if not isinstance(positions, torch.Tensor):
+        raise TypeError(f"positions must be a torch.Tensor, got {type(positions).__name__}")
+    if positions.dim() != 1 or positions.shape[0] != x.shape[-2]:
+        raise ValueError(
+            f"positions must have shape (length,) = ({x.shape[-2]},), got {tuple(positions.shape)}"
+        )
+    if positions.is_complex() or positions.dtype == torch.bool:
+        raise TypeError(f"positions must be integer or real, got dtype {positions.dtype}")
+    base = check_positive_float("base", base)
+    if base <= 1:
+        raise ValueError(f"base must be > 1, got {base}")
+    d = x.shape[-1]
+    two_i = torch.arange(0, d, 2, dtype=torch.float64, device=x.device)  # 2i
+    theta = base ** (-two_i / d)  # θ_i = b^{-2i/d}
+    angle = positions.to(torch.float64).unsqueeze(-1) * theta  # (T, d/2): p θ_i
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]  # pairs (x_{2i}, x_{2i+1})
+    out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)  # (7)
+    return out.flatten(-2)
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention, equation (6), batch first; optionally grouped-query.
 
@@ -313,6 +378,10 @@ class MultiHeadAttention(nn.Module):
             attention). It must divide ``n_head``; each key/value head is shared by
             ``n_head / n_kv_head`` query heads: ``1`` is multi-query attention (Shazeer
             2019), values in between grouped-query attention (Ainslie et al. 2023).
+        rope: rotate queries and keys per head with :func:`rotary_embedding` (equation
+            (7); ``d_model / n_head`` must be even): query ``i`` sits at position ``i``
+            and key ``j`` at ``j`` (after ``cache.length`` cached positions with a cache).
+        rope_base: the base ``b`` of the rotation frequencies.
 
     Shapes: ``query (B, Tq, d_model)``, ``key (B, Tk, kdim)``, ``value (B, Tk, vdim)`` →
     output ``(B, Tq, d_model)``; weights ``(B, n_head, Tq, Tk)``. ``mask`` (bool, ``True``
@@ -334,10 +403,22 @@ class MultiHeadAttention(nn.Module):
         vdim: int | None = None,
         fast: bool = True,
         n_kv_head: int | None = None,
+        rope: bool = False,
+        rope_base: float = 10000.0,
     ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
         self.n_head = check_positive_int("n_head", n_head)
+        if not isinstance(rope, bool):
+            raise TypeError(f"rope must be a bool, got {type(rope).__name__}")
+        self.rope = rope
+        self.rope_base = check_positive_float("rope_base", rope_base)
+        if self.rope_base <= 1:
+            raise ValueError(f"rope_base must be > 1, got {rope_base}")
+        if rope and (d_model // n_head) % 2 != 0:
+            raise ValueError(
+                f"rope needs an even head size d_model / n_head, got {d_model} / {n_head}"
+            )
         if d_model % n_head != 0:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_head ({n_head})")
         self.n_kv_head = n_head if n_kv_head is None else check_positive_int("n_kv_head", n_kv_head)
@@ -356,6 +437,7 @@ class MultiHeadAttention(nn.Module):
 
     def extra_repr(self) -> str:
         kv = f", n_kv_head={self.n_kv_head}" if self.n_kv_head != self.n_head else ""
+        kv += ", rope=True" if self.rope else ""
         return (
             f"d_model={self.d_model}, n_head={self.n_head}{kv}, d_head={self.d_head}, "
             f"dropout={self.dropout}, fast={self.fast}"
@@ -469,6 +551,12 @@ class MultiHeadAttention(nn.Module):
             v = self.v_proj(value)  # X_v W^V
         q = self._split(q)  # per head
         k, v = self._split(k, self.n_kv_head), self._split(v, self.n_kv_head)
+        if self.rope:
+            start = 0 if cache is None else cache.length  # positions continue after the cache
+            pos_q = torch.arange(start, start + tq, device=q.device)
+            pos_k = pos_q if k.shape[2] == tq else torch.arange(k.shape[2], device=k.device)
+            q = rotary_embedding(q, pos_q, self.rope_base)  # (7): R_m q
+            k = rotary_embedding(k, pos_k, self.rope_base)  # (7): R_n k, cached rotated
         if cache is not None:
             past = cache.length
             k, v = cache.update(layer, k, v)  # (4): reuse the stored keys and values

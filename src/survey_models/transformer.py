@@ -17,6 +17,9 @@ or, post-norm as in the original Transformer, ``X' = LN(X + MultiHead(X))`` and
     PE_{(p, 2i)} = \\sin(p / 10000^{2i/d}), \\qquad
     PE_{(p, 2i+1)} = \\cos(p / 10000^{2i/d}) \\qquad (3)
 
+``positional="rope"`` adds nothing to the embeddings and instead rotates every query and
+key inside attention (:func:`~survey_models.attention.rotary_embedding`, Su et al. 2024).
+
 :class:`GPT` is a decoder-only Transformer: token embedding + positions, ``n_layer``
 causal blocks, a final layer norm and a linear head giving next-token logits. Train it
 with :func:`lm_loss` through :func:`survey_models.train.fit`::
@@ -57,7 +60,7 @@ __all__ = [
 IGNORE_INDEX = -100
 """Target value that :func:`lm_loss` skips (the same default as :func:`torch.nn.functional.cross_entropy`)."""
 
-POSITIONAL = ("learned", "sinusoidal", "none")
+POSITIONAL = ("learned", "sinusoidal", "rope", "none")
 
 
 def sinusoidal_positional_encoding(length: int, d_model: int) -> torch.Tensor:
@@ -91,6 +94,7 @@ class TransformerBlock(nn.Module):
         fast: use the fused attention kernel when weights are not requested.
         n_kv_head: key/value heads of the attention (default ``n_head``; see
             :class:`~survey_models.attention.MultiHeadAttention`).
+        rope: rotary position embedding of queries and keys in the attention.
 
     Shapes: ``x (B, T, d_model)`` → ``(B, T, d_model)``. The submodules are named like
     :class:`torch.nn.TransformerEncoderLayer`'s (``self_attn``, ``linear1``, ``linear2``,
@@ -107,6 +111,7 @@ class TransformerBlock(nn.Module):
         activation: str = "gelu",
         fast: bool = True,
         n_kv_head: int | None = None,
+        rope: bool = False,
     ) -> None:
         super().__init__()
         self.d_model = check_positive_int("d_model", d_model)
@@ -115,7 +120,7 @@ class TransformerBlock(nn.Module):
         self.norm_first = bool(norm_first)
         self.activation = check_choice("activation", activation, ("gelu", "relu"))
         self.self_attn = MultiHeadAttention(
-            d_model, n_head, dropout=dropout, fast=fast, n_kv_head=n_kv_head
+            d_model, n_head, dropout=dropout, fast=fast, n_kv_head=n_kv_head, rope=rope
         )
         self.linear1 = nn.Linear(d_model, self.d_ff)
         self.linear2 = nn.Linear(self.d_ff, d_model)
@@ -195,7 +200,9 @@ class GPT(nn.Module):
         d_model: width of the residual stream (divisible by ``n_head``).
         dropout: dropout on embeddings, attention weights and residual branches.
         positional: ``"learned"`` (a trained table, as in GPT), ``"sinusoidal"``
-            (equation (3), fixed) or ``"none"``.
+            (equation (3), fixed), ``"rope"`` (rotary position embedding of queries and
+            keys in every attention layer, no additive table; the head size
+            ``d_model / n_head`` must be even) or ``"none"``.
         n_kv_head: key/value heads per block (default ``n_head``); a divisor of
             ``n_head``: ``1`` is multi-query, values in between grouped-query attention
             (equation (6)); the KV cache shrinks in proportion.
@@ -232,6 +239,11 @@ class GPT(nn.Module):
         if n_head % self.n_kv_head != 0:
             raise ValueError(f"n_kv_head ({n_kv_head}) must divide n_head ({n_head})")
         self.positional = check_choice("positional", positional, POSITIONAL)
+        if positional == "rope" and (d_model // n_head) % 2 != 0:
+            raise ValueError(
+                f"positional='rope' needs an even head size d_model / n_head, got "
+                f"{d_model} / {n_head}"
+            )
         self.token_embedding = nn.Embedding(vocab_size, d_model)
         if positional == "learned":
             self.position_embedding: nn.Embedding | None = nn.Embedding(block_size, d_model)
@@ -250,6 +262,7 @@ class GPT(nn.Module):
                 norm_first=True,
                 activation="gelu",
                 n_kv_head=self.n_kv_head,
+                rope=positional == "rope",
             )
             for _ in range(n_layer)
         )
