@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
-from survey_models.tiled_attention import tiled_attention
+from survey_models.attention import scaled_dot_product_attention
+from survey_models.tiled_attention import largest_intermediate, tiled_attention
 
 
 def _qkv(t_q: int = 13, t_k: int = 13, d_k: int = 8, d_v: int = 5, seed: int = 0):
@@ -96,28 +96,20 @@ def test_shift_of_all_scores_changes_nothing():
     )
 
 
-class _LargestTensor(TorchDispatchMode):
-    """Records the largest number of elements of any tensor an aten op returns."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.largest = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor):
-                self.largest = max(self.largest, t.numel())
-        return out
-
-
 def test_never_materialises_the_full_score_matrix():
     t, block = 64, 8
     q, k, v = (x[:1, :1] for x in _qkv(t, t, 4, 4))
     for causal in (False, True):
-        with _LargestTensor() as rec:
-            tiled_attention(q, k, v, block, causal=causal)
-        assert rec.largest == t * block  # one (T_q, block) score block; T x T would be 4096
+        out, largest = largest_intermediate(tiled_attention, q, k, v, block, causal=causal)
+        assert out.shape == (1, 1, t, 4)
+        assert largest == t * block  # one (T_q, block) score block; T x T would be 4096
+    _, full = largest_intermediate(scaled_dot_product_attention, q, k, v)
+    assert full == t * t  # the teaching version holds the whole score matrix
+
+
+def test_largest_intermediate_rejects_non_callable():
+    with pytest.raises(TypeError, match="fn"):
+        largest_intermediate(3)
 
 
 @pytest.mark.parametrize(

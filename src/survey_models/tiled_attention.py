@@ -46,13 +46,16 @@ The causal mask follows :func:`torch.nn.functional.scaled_dot_product_attention`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from ._checks import check_positive_int
+from ._checks import check_callable, check_positive_int
 from .attention import _check_qkv
 
-__all__ = ["tiled_attention"]
+__all__ = ["tiled_attention", "largest_intermediate"]
 
 
 def tiled_attention(
@@ -103,3 +106,28 @@ def tiled_attention(
         acc = rescale * acc + p @ v[..., start:stop, :]  # eq. (3)
         m = m_new
     return acc / ell  # eq. (4)
+
+
+class _LargestTensor(TorchDispatchMode):
+    """Records the largest number of elements of any tensor an aten op returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                self.largest = max(self.largest, t.numel())
+        return out
+
+
+def largest_intermediate(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, int]:
+    """Run ``fn(*args, **kwargs)`` and return ``(result, n)``: ``n`` is the largest number of
+    elements of any tensor that a PyTorch operator returned during the call (the biggest
+    intermediate result held at once, e.g. ``T_q * T_k`` per head for full attention)."""
+    fn = check_callable("fn", fn)
+    with _LargestTensor() as rec:
+        result = fn(*args, **kwargs)
+    return result, rec.largest
