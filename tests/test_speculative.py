@@ -108,6 +108,7 @@ def test_draft_equal_to_target_accepts_everything(gamma):
         target, target, prompt, 10, gamma, generator=torch.Generator().manual_seed(0)
     )
     assert out.accepted == out.drafted
+    assert out.rejected == 0
     assert out.acceptance_rate == 1.0
     assert out.target_passes == -(-10 // (gamma + 1))  # ceil(10 / (γ + 1))
     assert out.tokens.shape == (1, 12)

@@ -153,19 +153,23 @@ class SpeculativeOutput:
 
     ``tokens (1, T + max_new_tokens)``; ``target_passes``: target forward passes;
     ``drafted``: draft tokens proposed; ``accepted``: of those, kept by (1);
-    ``prompt_length``: ``T``.
+    ``rejected``: rejected by (1) (at most one per round; the drafts after it are never
+    verified); ``prompt_length``: ``T``.
     """
 
     tokens: torch.Tensor
     target_passes: int
     drafted: int
     accepted: int
+    rejected: int
     prompt_length: int
 
     @property
     def acceptance_rate(self) -> float:
-        """Fraction of drafted tokens that were kept."""
-        return self.accepted / self.drafted if self.drafted else float("nan")
+        """``accepted / (accepted + rejected)``: the fraction of verified draft tokens kept,
+        an estimate of the ``α`` of (4)."""
+        verified = self.accepted + self.rejected
+        return self.accepted / verified if verified else float("nan")
 
     @property
     def passes_per_token(self) -> float:
@@ -228,7 +232,7 @@ def speculative_generate(
     draft.eval()
     seq = idx.clone()
     n0 = idx.shape[1]
-    passes = drafted = accepted = 0
+    passes = drafted = accepted = rejected = 0
     while seq.shape[1] - n0 < max_new_tokens:
         n = seq.shape[1]
         k = min(gamma, max_new_tokens - (n - n0))
@@ -254,6 +258,7 @@ def speculative_generate(
                 y, ok = _accept_or_resample(_probs(logits[i], temperature), qs[i], x, generator)
             new.append(y)  # (1) kept, or (2) the resampled replacement
             if not ok:
+                rejected += 1
                 break
             accepted += 1
         else:
@@ -267,4 +272,4 @@ def speculative_generate(
         seq = torch.cat([seq, seq.new_tensor([new])], dim=1)
     target.train(modes[0])
     draft.train(modes[1])
-    return SpeculativeOutput(seq, passes, drafted, accepted, n0)
+    return SpeculativeOutput(seq, passes, drafted, accepted, rejected, n0)
