@@ -65,9 +65,8 @@ numbers per sequence of length ``T``. Grouped-query attention lets query head ``
 grouped-query attention, Ainslie et al. 2023).
 
 Rotary position embedding (RoPE; Su et al. 2024), equations (7)-(8) here (chapter 4's
-``eq-rope-rotation`` and ``eq-rope-relative``): the
-query or key ``x`` at position ``p`` has each pair of dimensions ``(2i, 2i+1)`` rotated by
-the angle ``p θ_i``,
+``eq-rope-rotation`` and ``eq-rope-relative``): the query or key ``x`` at position ``p``
+has each pair of dimensions ``(2i, 2i+1)`` rotated by the angle ``p θ_i``,
 
 .. math::
 
