@@ -54,14 +54,14 @@ report("预训练模型在数字 0–4 上的测试准确率", base_acc, key="ba
 # %%
 # 适配到数字 5–9：只训练头、全量微调、LoRA
 # ----------------------------------------
-# 三种做法都从同一个预训练模型出发，用同样的优化器设置（Adam，学习率 3e-3，40 轮）。
+# 三种做法都从同一个预训练模型出发，用同样的优化器设置（Adam，学习率 3e-3，60 轮）。
 # :func:`survey_models.lora.apply_lora` 冻结全部参数，并把两个隐藏层（``net.0``、``net.2``）
 # 换成 :class:`survey_models.lora.LoRALinear`；新任务的分类头 ``net.4`` 再解冻，与 :math:`A`、
 # :math:`B` 一起训练。:math:`\alpha=8` 对所有秩固定不变。
 
 
 def adapt(model: torch.nn.Module) -> float:
-    train.fit(model, classification_loss, (x_b, y_b), epochs=40, lr=3e-3, seed=seed + 1)
+    train.fit(model, classification_loss, (x_b, y_b), epochs=60, lr=3e-3, seed=seed + 1)
     return accuracy(model, x_b_te, y_b_te)
 
 
