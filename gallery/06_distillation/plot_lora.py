@@ -22,6 +22,7 @@ import copy
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import FuncFormatter
 
 from survey_models import data, example_seed, lora, setup_example, train
 from survey_models.report import report
@@ -148,6 +149,7 @@ for r in ranks:
         f"r={r}", (100 * lora_share[r], lora_acc[r]), textcoords="offset points", xytext=(4, -12)
     )
 axes[1].set_xscale("log")
+axes[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 axes[1].set_xlabel("可训练参数占全量的比例（%）")
 axes[1].set_ylabel("数字 5–9 的测试准确率")
 axes[1].set_title("准确率与可训练参数")
