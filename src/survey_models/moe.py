@@ -296,10 +296,10 @@ class MoEBlock(nn.Module):
 class MoEGPT(GPT):
     """:class:`~survey_models.transformer.GPT` with a mixture-of-experts MLP in every block.
 
-    Args: those of :class:`~survey_models.transformer.GPT` (``n_kv_head`` aside), and
-        n_experts, k, d_ff, renormalize: of :class:`MoEFeedForward`.
-        balance_coef: ``α`` of the load-balancing loss (M3) that :func:`moe_lm_loss` adds
-            for every layer during training (0 turns it off).
+    Arguments: those of :class:`~survey_models.transformer.GPT` (``n_kv_head`` aside);
+    ``n_experts``, ``k``, ``d_ff`` and ``renormalize`` as for :class:`MoEFeedForward`;
+    ``balance_coef`` is ``α`` of the load-balancing loss (M3) that :func:`moe_lm_loss` adds
+    for every layer during training (0 turns it off).
 
     Shapes: ``idx (B, T)`` → logits ``(B, T, vocab_size)``; with ``return_aux`` also the
     summed loss (M3) over layers (a scalar) and the tokens per expert of every layer
