@@ -4,7 +4,7 @@
 
 上下文学习（in-context learning）指模型不更新权重，只读提示里的几个示例就完成新任务。
 Garg 等人把它放进一个可控的实验：每条提示来自一个随机线性函数
-:math:`y = w^\\top x`（:math:`w, x \\sim \\mathcal N(0, I_d)`），提示是
+:math:`y = w^\\top x`\\ （:math:`w, x \\sim \\mathcal N(0, I_d)`\\ ），提示是
 :math:`(x_1, y_1, \\dots, x_k, y_k, x_{\\mathrm{query}})`，模型要预测 :math:`y_{\\mathrm{query}}`。
 
 **论断**\\ （Garg 等 2022）：在这类提示上训练的 Transformer，其上下文误差随示例数
