@@ -16,32 +16,7 @@ NoiseSchedule`` keeps working; the later models live in their own submodules and
 imported from there.
 """
 
-from .ddpm import (
-    Denoiser,
-    LatentCodec,
-    NoiseSchedule,
-    ddim_sample,
-    ddim_sigma,
-    ddim_step,
-    ddim_timesteps,
-    ddpm_sample,
-    ddpm_step,
-    diffusion_loss,
-    model_eps,
-    timestep_embedding,
-)
+from . import ddpm
+from .ddpm import *  # noqa: F403 - the names listed in ddpm.__all__, kept in one place
 
-__all__ = [
-    "NoiseSchedule",
-    "Denoiser",
-    "timestep_embedding",
-    "diffusion_loss",
-    "model_eps",
-    "ddpm_step",
-    "ddpm_sample",
-    "ddim_sigma",
-    "ddim_step",
-    "ddim_timesteps",
-    "ddim_sample",
-    "LatentCodec",
-]
+__all__ = list(ddpm.__all__)

@@ -53,11 +53,11 @@ from torch import nn
 from .._checks import (
     check_callable,
     check_module,
-    check_nonnegative_float,
     check_positive_float,
     check_positive_int,
     check_tensor,
 )
+from .ddpm import model_eps
 
 VelocityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -182,21 +182,9 @@ def model_velocity(
     With labels ``y`` and ``guidance = w > 0`` this is classifier-free guidance on the
     velocity, eq. (5): ``(1+w) v(x, t, c) - w v(x, t, ∅)``.
     """
-    check_callable("model", model)
-    guidance = check_nonnegative_float("guidance", guidance)
-    if guidance > 0 and y is None:
-        raise ValueError("guidance > 0 needs labels y")
-
-    @torch.no_grad()
-    def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        if y is None:
-            return model(x, t)
-        v_c = model(x, t, y)
-        if guidance == 0:
-            return v_c
-        return (1 + guidance) * v_c - guidance * model(x, t, None)  # eq. (5)
-
-    return velocity
+    # Guidance combines two predictions the same way whatever they predict (noise or
+    # velocity): DDPM's wrapper, eq. (6) there, is eq. (5) here.
+    return model_eps(model, y, guidance)
 
 
 # ---------------------------------------------------------------------------------------
