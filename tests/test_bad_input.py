@@ -407,7 +407,7 @@ def test_mask_pixels_works_on_any_device():
 def test_random_bits_returns_all_rows_when_n_is_close_to_2_to_the_n_bits(monkeypatch, seed):
     # random_bits(2**21, 21) used to return fewer rows: 4n draws of 21-bit codes hold
     # fewer than 2**21 distinct values. The same sampling path at 5 bits, all 32 codes:
-    monkeypatch.setattr(reasoning, "_PERMUTE_MAX_BITS", 3)
+    monkeypatch.setattr(reasoning.tasks, "_PERMUTE_MAX_BITS", 3)
     bits = reasoning.random_bits(32, 5, seed=seed)
     assert bits.shape == (32, 5)
     assert len({tuple(r) for r in bits.tolist()}) == 32

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import (
+from .._checks import (
     check_index_tensor,
     check_int_in,
     check_module,
