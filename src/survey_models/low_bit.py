@@ -172,7 +172,7 @@ def output_error(weight: torch.Tensor, w_hat: torch.Tensor, hessian: torch.Tenso
         )
     h = _check_hessian(hessian, weight.shape[1]).double()
     d = (weight - w_hat).double()
-    return float(((d @ h) * d).sum())  # (2)
+    return float(((d @ h) * d).sum().detach())  # (2)
 
 
 @torch.no_grad()
