@@ -145,6 +145,7 @@ for (m, label), style in zip(methods.items(), ["o-", "s-", "^--"]):
     axes[1].plot(bits_list, [kl[m, b] for b in bits_list], style, label=label)
 axes[0].axhline(0, color="gray", ls=":", lw=1)
 axes[0].set_yscale("symlog", linthresh=1e-3)
+axes[0].set_ylim(bottom=min(-1e-2, 2 * min(gap.values())))
 axes[0].set_ylabel("测试交叉熵 − 全精度（奈特）")
 axes[0].set_title("测试损失差")
 axes[1].set_yscale("log")
