@@ -36,8 +36,8 @@ that move is the least-squares optimum over ``F`` with the quantised columns hel
 where ``w_q`` is column ``q`` and ``H_F^{-1}`` the inverse Hessian restricted to the columns
 still free (``q`` first). Removing ``q`` from ``F`` is one step of Gaussian elimination on
 ``H^{-1}``; for the order ``0, 1, 2, …`` all those steps together are the Cholesky
-factorisation ``H^{-1} = U^\\top U`` (``U`` upper triangular): row ``q`` of ``U`` holds
-``(H_F^{-1})_{q,:} / \\sqrt{[H_F^{-1}]_{qq}}``, so (3) becomes
+factorisation :math:`H^{-1} = U^\\top U` (``U`` upper triangular): row ``q`` of ``U`` holds
+:math:`(H_F^{-1})_{q,:} / \\sqrt{[H_F^{-1}]_{qq}}`, so (3) becomes
 
 .. math::
 
@@ -61,10 +61,10 @@ the input:
     \\hat W = \\operatorname{quant}\\big(W \\operatorname{diag}(s)\\big)\\,
     \\operatorname{diag}(s)^{-1} \\qquad (6)
 
-with ``\\overline{|x_j|}`` the mean magnitude of input channel ``j`` over the calibration
+with :math:`\\overline{|x_j|}` the mean magnitude of input channel ``j`` over the calibration
 data and ``α ∈ [0, 1]`` chosen by a grid search on the calibration error,
-``α^* = argmin_α E(\\hat W_α)`` (7). ``α = 0`` is RTN. (AWQ searches on the output of a whole
-transformer block and folds ``s`` into the previous operator; here the search is on the
+:math:`\\alpha^* = \\arg\\min_\\alpha E(\\hat W_\\alpha)` (7). ``α = 0`` is RTN. (AWQ searches
+on the output of a whole transformer block and folds ``s`` into the previous operator; here the search is on the
 layer's own output and ``Ŵ`` carries ``diag(s)^{-1}``, which computes the same function.)
 
 :func:`quantize_linears` applies a method to every :class:`torch.nn.Linear` of a model, in
