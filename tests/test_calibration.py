@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from survey_models.calibration import input_hessian, linear_inputs
+from survey_models.calibration import check_hessian, input_hessian, inverse_hessian, linear_inputs
 
 
 def test_linear_inputs_are_what_each_layer_sees():
@@ -47,3 +47,26 @@ def test_bad_input_names_the_argument():
         input_hessian(torch.tensor([[float("nan")]]))
     with pytest.raises(ValueError, match="damp"):
         input_hessian(torch.ones(2, 2), damp=-1.0)
+
+
+def test_inverse_hessian_and_its_upper_factor():
+    h = torch.tensor([[4.0, 2.0], [2.0, 3.0]], dtype=torch.float64)
+    h_inv, u = inverse_hessian(h)
+    # Known answer: the 2×2 inverse is [[3, -2], [-2, 4]] / 8.
+    torch.testing.assert_close(
+        h_inv, torch.tensor([[3.0, -2.0], [-2.0, 4.0]], dtype=torch.float64) / 8
+    )
+    assert torch.equal(u, torch.triu(u))
+    torch.testing.assert_close(u.T @ u, h_inv)
+    with pytest.raises(ValueError, match="positive definite"):
+        inverse_hessian(torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64))
+
+
+def test_check_hessian_names_what_is_wrong():
+    assert check_hessian(torch.eye(3), 3).dtype == torch.float64
+    with pytest.raises(ValueError, match=r"hessian must have shape \(2, 2\)"):
+        check_hessian(torch.eye(3), 2)
+    with pytest.raises(ValueError, match="symmetric"):
+        check_hessian(torch.tensor([[1.0, 0.5], [0.0, 1.0]]), 2)
+    with pytest.raises(ValueError, match="hessian"):
+        check_hessian(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]), 2)

@@ -13,7 +13,9 @@ calibration inputs ``X = [x_1 … x_n]`` (one per row) close to the original's:
 so the inputs enter only through the (uncentred) second-moment matrix ``H``, the Hessian of
 the layer-wise squared error up to a factor 2. :func:`linear_inputs` records ``X`` for every
 :class:`torch.nn.Linear` of a model with forward hooks, :func:`input_hessian` forms ``H``
-with the small ridge the methods add so that it can be inverted.
+with the small ridge the methods add so that it can be inverted, and
+:func:`inverse_hessian` gives ``H⁻¹`` and its upper Cholesky factor ``U`` (``H⁻¹ = UᵀU``),
+from which GPTQ and SparseGPT read their column-by-column updates.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._checks import check_module, check_probability
+from ._checks import check_finite_tensor, check_module, check_probability, check_tensor
 
-__all__ = ["linear_inputs", "input_hessian"]
+__all__ = ["linear_inputs", "input_hessian", "check_hessian", "inverse_hessian"]
 
 
 @torch.no_grad()
@@ -94,3 +96,34 @@ def input_hessian(inputs: torch.Tensor, damp: float = 0.01) -> torch.Tensor:
     # A layer whose inputs are all zero still gets an invertible H.
     ridge = damp * (mean_diag if mean_diag > 0 else torch.ones((), dtype=h.dtype))
     return h + ridge * torch.eye(h.shape[0], dtype=h.dtype)
+
+
+def check_hessian(hessian: object, size: int) -> torch.Tensor:
+    """``hessian`` as float64 after checking it is a finite, symmetric ``(size, size)``
+    floating tensor (``size`` = the layer's input width)."""
+    check_tensor("hessian", hessian, ndim=2, floating=True)
+    assert isinstance(hessian, torch.Tensor)
+    if hessian.shape != (size, size):
+        raise ValueError(
+            f"hessian must have shape ({size}, {size}) for this weight, got {tuple(hessian.shape)}"
+        )
+    check_finite_tensor("hessian", hessian)
+    # XᵀX from a blocked matrix product may differ from its transpose in the last bit.
+    scale = float(hessian.abs().max())
+    if not torch.allclose(hessian, hessian.T, rtol=0.0, atol=1e-6 * scale):
+        raise ValueError("hessian must be symmetric")
+    return hessian.double()
+
+
+def inverse_hessian(hessian: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(H⁻¹, U)`` with ``H⁻¹ = UᵀU``, ``U`` upper triangular, for a float64 ``H``.
+
+    Row ``q`` of ``U`` divided by ``U[q, q]`` is row ``q`` of the inverse Hessian of the
+    columns ``q, q+1, …`` once the columns before ``q`` are fixed: the update GPTQ and
+    SparseGPT apply to the columns not yet visited. ``H`` must be positive definite.
+    """
+    factor, info = torch.linalg.cholesky_ex(hessian)
+    if int(info) != 0:
+        raise ValueError("hessian must be positive definite (add damping: input_hessian(damp=...))")
+    h_inv = torch.cholesky_inverse(factor)
+    return h_inv, torch.linalg.cholesky(h_inv, upper=True)

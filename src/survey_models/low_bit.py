@@ -92,7 +92,7 @@ from ._checks import (
     check_probability,
     check_tensor,
 )
-from .calibration import input_hessian, linear_inputs
+from .calibration import check_hessian, input_hessian, inverse_hessian, linear_inputs
 from .compression import fake_quantize, quantization_step
 
 __all__ = [
@@ -141,22 +141,6 @@ def rtn_quantize(weight: torch.Tensor, bits: int) -> torch.Tensor:
     return fake_quantize(weight, bits, per_channel=True)
 
 
-def _check_hessian(hessian: object, cols: int) -> torch.Tensor:
-    check_tensor("hessian", hessian, ndim=2, floating=True)
-    assert isinstance(hessian, torch.Tensor)
-    if hessian.shape != (cols, cols):
-        raise ValueError(
-            f"hessian must be (cols, cols) = ({cols}, {cols}) for this weight, "
-            f"got shape {tuple(hessian.shape)}"
-        )
-    check_finite_tensor("hessian", hessian)
-    # X^T X from a blocked matrix product may differ from its transpose in the last bit.
-    scale = float(hessian.abs().max())
-    if not torch.allclose(hessian, hessian.T, rtol=0.0, atol=1e-6 * scale):
-        raise ValueError("hessian must be symmetric")
-    return hessian
-
-
 def output_error(weight: torch.Tensor, w_hat: torch.Tensor, hessian: torch.Tensor) -> float:
     """The calibration error ``tr((W − Ŵ) H (W − Ŵ)ᵀ)`` of equation (2), in float64.
 
@@ -170,7 +154,7 @@ def output_error(weight: torch.Tensor, w_hat: torch.Tensor, hessian: torch.Tenso
         raise ValueError(
             f"w_hat must have the shape of weight {tuple(weight.shape)}, got {tuple(w_hat.shape)}"
         )
-    h = _check_hessian(hessian, weight.shape[1]).double()
+    h = check_hessian(hessian, weight.shape[1])
     d = (weight - w_hat).double()
     return float(((d @ h) * d).sum().detach())  # (2)
 
@@ -204,17 +188,14 @@ def gptq_quantize(
     """
     _check_weight(weight)
     rows, cols = weight.shape
-    h = _check_hessian(hessian, cols).double()
+    h = check_hessian(hessian, cols)
     check_positive_int("block_size", block_size)
     stop = cols if n_columns is None else check_positive_int("n_columns", n_columns)
     if stop > cols:
         raise ValueError(f"n_columns must be at most cols = {cols}, got {stop}")
     step = quantization_step(weight, bits, per_channel=True).double().view(rows)  # (1)
     # H⁻¹ = UᵀU with U upper triangular: the per-column inverse-Hessian updates in one go (4).
-    chol, info = torch.linalg.cholesky_ex(h)
-    if int(info) != 0:
-        raise ValueError("hessian must be positive definite (add damping: input_hessian(damp=…))")
-    u = torch.linalg.cholesky(torch.cholesky_inverse(chol), upper=True)
+    _, u = inverse_hessian(h)
     w = weight.detach().double().clone()
     for start in range(0, stop, block_size):
         end = min(start + block_size, stop)

@@ -74,7 +74,7 @@ from ._checks import (
     check_probability,
     check_tensor,
 )
-from .calibration import input_hessian, linear_inputs
+from .calibration import check_hessian, input_hessian, inverse_hessian, linear_inputs
 from .compression import apply_masks, prunable_weights
 
 __all__ = [
@@ -151,22 +151,6 @@ def wanda_scores(weight: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     return weight.detach().abs() * norms  # (3)
 
 
-def _check_hessian(hessian: object, d: int) -> torch.Tensor:
-    check_tensor("hessian", hessian, ndim=2, floating=True)
-    assert isinstance(hessian, torch.Tensor)
-    if hessian.shape != (d, d):
-        raise ValueError(f"hessian must have shape ({d}, {d}), got {tuple(hessian.shape)}")
-    check_finite_tensor("hessian", hessian)
-    return hessian.double()
-
-
-def _cholesky(name: str, h: torch.Tensor) -> torch.Tensor:
-    factor, info = torch.linalg.cholesky_ex(h)
-    if int(info) != 0:
-        raise ValueError(f"{name} must be symmetric positive definite (add damping)")
-    return factor
-
-
 def obs_prune(
     weight: torch.Tensor, hessian: torch.Tensor, index: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,9 +162,9 @@ def obs_prune(
     """
     check_tensor("weight", weight, ndim=2, floating=True)
     d = weight.shape[1]
-    h = _check_hessian(hessian, d)
+    h = check_hessian(hessian, d)
     index = check_int_in("index", index, 0, d)
-    h_inv = torch.cholesky_inverse(_cholesky("hessian", h))
+    h_inv, _ = inverse_hessian(h)
     w = weight.detach().double()
     wq, hqq = w[:, index], h_inv[index, index]
     out = w - (wq / hqq)[:, None] * h_inv[:, index][None, :]  # δ of (4)
@@ -206,7 +190,7 @@ def sparsegpt_prune(
     """
     check_tensor("weight", weight, ndim=2, floating=True)
     rows, d = weight.shape
-    h = _check_hessian(hessian, d)
+    h = check_hessian(hessian, d)
     sparsity = check_probability("sparsity", sparsity)
     block_size = check_positive_int("block_size", block_size)
     if n_m is not None:
@@ -221,8 +205,7 @@ def sparsegpt_prune(
             )
     # H^{-1} = Uᵀ U with U upper triangular: row j of U is row j of the inverse Hessian
     # of the columns j, j+1, … (the ones not yet visited), divided by sqrt of its pivot.
-    h_inv = torch.cholesky_inverse(_cholesky("hessian", h))
-    u = _cholesky("hessian", h_inv).mT  # upper factor
+    h_inv, u = inverse_hessian(h)
     diag = u.diagonal()
     w = weight.detach().double().clone()
     keep = torch.ones(rows, d, dtype=torch.bool) if mask is None else mask.detach().to(torch.bool)
