@@ -28,6 +28,8 @@ extensions = [
     "sphinx_togglebutton",
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
+    # hover previews: citations, glossary terms, equations, figures (see "hover previews")
+    "sphinx_tippy",
     # the book's own extension (docs/_ext/survey_sphinx): the gallery pipeline (stale
     # examples rerun, longest first, a results page), the {measure} role for numbers in
     # the prose, an offline build, Chinese search, CJK line joining, glossary links,
@@ -99,6 +101,16 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
     "default_thumb_file": None,
+    # The notebook each example page offers starts with how to install what it needs;
+    # the same two steps as the README's "只有 pip" (tests/test_install.py checks both).
+    "first_notebook_cell": (
+        "# 在新的环境里先安装（需要联网，只需一次；去掉下面两行开头的 # 再运行）：\n"
+        "# 先装 PyTorch 的 CPU 版本（不指定时 Linux 上的 pip 会下载几个 GB 的 CUDA 版本），\n"
+        "# 再装 survey-models。它尚未发布到 PyPI：在它的源代码目录里运行第二行，\n"
+        "# 或把 . 换成源代码目录的路径。\n"
+        '# %pip install "torch>=2.3,<2.15" --index-url https://download.pytorch.org/whl/cpu\n'
+        "# %pip install ."
+    ),
 }
 
 # --- HTML ------------------------------------------------------------------------------
@@ -114,6 +126,24 @@ html_search_language = "zh"
 # book's terms; _static/zh_search.js segments the query the way the index was cut.
 html_static_path = ["_static"]
 html_css_files = ["survey.css"]
+
+# --- hover previews (sphinx-tippy) -----------------------------------------------------
+# Built into each page's script at build time, no server. A citation shows its full
+# GB/T 7714 entry (the reference list's div.citation), a glossary term its names and
+# definition (survey_sphinx.tips), an equation or figure itself (MathJax typesets it).
+# Tippy.js and Popper come from the site (_static/vendor/tippy, see its README), not
+# unpkg; the Wikipedia and DOI previews would fetch during the build and stay off.
+tippy_js = ("vendor/tippy/popper.min.js", "vendor/tippy/tippy-bundle.umd.min.js")
+tippy_enable_wikitips = False
+tippy_enable_doitips = False
+tippy_enable_mathjax = True
+tippy_tip_selector = (
+    "figure, table, img, p, aside, div.admonition, div.literal-block-wrapper, div.citation"
+)
+tippy_props = {"placement": "auto-start", "maxWidth": 500, "interactive": True}
+# bibtex_tooltips (on by default) keeps a plain title on citation links for readers
+# without JavaScript; tippy_defaults.js drops it where a rich preview replaces it.
+html_js_files = [("tippy_defaults.js", {"defer": "defer", "priority": 600})]
 # MathJax: served from _static/mathjax (survey_sphinx.assets; -D survey_mathjax=cdn for a CDN).
 html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\$ "

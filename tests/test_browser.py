@@ -439,3 +439,89 @@ def test_glossary_terms_link_at_first_use(built_site):
     glossary = (built_site / "glossary.html").read_text(encoding="utf-8")
     for anchor, _ in links:
         assert f'id="{anchor}"' in glossary
+
+
+# --------------------------------------------------------------------------------------
+# hover previews (sphinx-tippy; built into each page's script, no server)
+# --------------------------------------------------------------------------------------
+HOVER_PAGE = "survey/01-attention.html"
+
+
+def _hover(driver, link) -> tuple[str, str]:
+    """Move the mouse onto ``link``; the text and HTML of the preview that opens."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", link)
+    ActionChains(driver).move_to_element(link).perform()
+    return tuple(
+        _wait(
+            driver,
+            "const box = arguments[0]._tippy && arguments[0]._tippy.popper"
+            "  .querySelector('.tippy-content');"
+            "return box && box.textContent.trim() ? [box.textContent, box.innerHTML] : null;",
+            20.0,
+            link,
+        )
+    )
+
+
+def _open_for_hover(driver, server: str, page: str) -> None:
+    driver.get(f"{server}/{page}")
+    # the previews are made at window.onload; a link has one when it has ``_tippy``
+    _wait(driver, "return document.readyState === 'complete' && !!window.tippy;")
+
+
+def test_hovering_a_citation_shows_its_full_reference(browser, server):
+    _open_for_hover(browser, server, HOVER_PAGE)
+    link = browser.execute_script(
+        "return [...document.querySelectorAll('a[href^=\"#\"]')].find(a => {"
+        "  const t = document.getElementById(a.getAttribute('href').slice(1));"
+        "  return t && t.matches('div.citation') && a.closest('p'); });"
+    )
+    assert link is not None, f"no citation link on {HOVER_PAGE}"
+    entry = browser.execute_script(
+        "return document.getElementById(arguments[0].getAttribute('href').slice(1))"
+        "  .querySelector('p').textContent;",
+        link,
+    )
+    text, _ = _hover(browser, link)
+    assert " ".join(entry.split()) in " ".join(text.split())  # the whole GB/T 7714 entry
+    # no plain title tooltip on top of it
+    assert browser.execute_script("return arguments[0].hasAttribute('title');", link) is False
+
+
+def _glossary_entries() -> dict[str, tuple[str, str]]:
+    """Chinese term -> (English name, definition) from docs/glossary.md."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "glossary.md").read_text("utf-8")
+    block = text.split("```{glossary}", 1)[1].split("```", 1)[0]
+    entries = {}
+    for chunk in block.strip().split("\n\n"):
+        lines = chunk.splitlines()
+        terms = [line for line in lines if not line.startswith(" ")]
+        definition = " ".join(line.strip() for line in lines if line.startswith(" "))
+        if len(terms) >= 2:
+            entries[terms[0]] = (terms[1], definition)
+    return entries
+
+
+def test_hovering_a_glossary_term_shows_its_english_name_and_definition(browser, server):
+    _open_for_hover(browser, server, HOVER_PAGE)
+    link = browser.find_element("css selector", "a.glossary-first-use")
+    term = link.text.strip()
+    english, definition = _glossary_entries()[term]
+    text, _ = _hover(browser, link)
+    assert term in text and english in text
+    assert definition.split("。")[0] in text  # its first sentence, as written
+
+
+def test_hovering_an_equation_reference_shows_the_typeset_equation(browser, server):
+    _open_for_hover(browser, server, HOVER_PAGE)
+    link = browser.find_element("css selector", 'p a[href^="#equation-"]')
+    _, html = _hover(browser, link)
+    _wait(
+        browser,
+        "return !!arguments[0]._tippy.popper.querySelector('.tippy-content mjx-container');",
+        20.0,
+        link,
+    )  # MathJax, served by the site, typeset the copy inside the preview
+    assert "math" in html

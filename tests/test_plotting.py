@@ -77,11 +77,12 @@ def restored_threads(monkeypatch):
     torch.set_num_threads(threads)
 
 
-def test_setup_example_closes_figures_styles_pins_a_thread_and_seeds(restored_threads):
+def test_setup_example_closes_figures_styles_pins_a_thread_and_seeds(restored_threads, monkeypatch):
     from threadpoolctl import threadpool_info
 
     from survey_models import setup_example, train
 
+    monkeypatch.setenv("SURVEY_DEVICE", "cpu")  # the device choice itself: tests/test_device.py
     plt.figure()
     matplotlib.rcParams["lines.linewidth"] = 7.0
     torch.set_num_threads(2)

@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from survey_models import data, example_seed, metrics, setup_example, train
+from survey_models import data, example_seed, metrics, scaled, setup_example, train
 from survey_models.diffusion import Denoiser, model_eps
 from survey_models.diffusion.score_sde import (
     VPSDE,
@@ -52,8 +52,9 @@ from survey_models.diffusion.score_sde import (
 )
 from survey_models.report import report
 
-device = setup_example()
+device = setup_example()  # cuda or mps when there is one (SURVEY_DEVICE=cpu: the CPU)
 seed = example_seed()
+steps = scaled(2000)  # SURVEY_SCALE=4: 8000 training steps on a bigger machine
 x_train = data.swiss_roll_2d(4000, seed=0)
 reference = data.swiss_roll_2d(1000, seed=100)
 sde = VPSDE(beta_min=0.1, beta_max=20.0, eps=1e-3)
@@ -65,7 +66,7 @@ history = train.fit(
     net,
     dsm_loss(sde),
     x_train,
-    steps=2000,
+    steps=steps,
     batch_size=256,
     lr=2e-3,
     seed=seed,
@@ -76,7 +77,7 @@ history = train.fit(
 model = ema.module.eval()
 eps_fn = model_eps(model)
 print(
-    f"训练 2000 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.3f}"
+    f"训练 {steps} 步用时 {history.seconds:.1f} s，损失 {history.train_loss[0]:.3f}"
     f" → {history.final_train_loss:.3f}"
 )
 

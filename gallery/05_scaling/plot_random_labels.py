@@ -32,12 +32,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from survey_models import data, example_seed, setup_example
+from survey_models import data, example_seed, scaled, setup_example
 from survey_models.report import report
 from survey_models.scaling import MLP, fit_until_accuracy, with_label_noise
 
-device = setup_example()
+device = setup_example()  # cuda or mps when there is one (SURVEY_DEVICE=cpu: the CPU)
 seed = example_seed()  # SURVEY_SEED moves the whole run; 0 builds the book
+width = scaled(512)  # SURVEY_SCALE=4: a 2048-unit hidden layer
 split = data.digits_split(test_fraction=0.3, seed=0)
 n_train = 500
 idx = torch.randperm(split.x_train.shape[0], generator=torch.Generator().manual_seed(seed))[
@@ -59,7 +60,7 @@ runs = {}
 for f in fractions:
     labels = with_label_noise(y_train, f, seed=seed + 1)
     torch.manual_seed(seed + 2)
-    model = MLP(64, (512,), 10)
+    model = MLP(64, (width,), 10)
     runs[f] = fit_until_accuracy(
         model,
         x_train,

@@ -7,13 +7,13 @@ and :mod:`survey_models.report`. Every gallery example starts with
 """
 
 __version__ = "0.1.0"
-__all__ = ["setup_example", "example_seed"]
+__all__ = ["setup_example", "example_seed", "example_scale", "scaled"]
 
 
 def __getattr__(name: str):
     # Imported on first use, so that ``import survey_models.report`` (or any other light
     # submodule) does not load PyTorch and matplotlib.
-    if name in ("setup_example", "example_seed"):
+    if name in ("setup_example", "example_seed", "example_scale", "scaled"):
         from . import example
 
         return getattr(example, name)

@@ -9,10 +9,14 @@ state that the build gives the example, and the same numbers.
 One environment variable, ``SURVEY_SEED``, moves an example to another seed
 (:func:`example_seed`; unset means 0, the seed the book is built with), so that a claim
 can be checked across seeds without editing the script (``benchmarks/claims.py``).
+Two more are for a reader with a bigger machine: ``SURVEY_DEVICE`` (the device
+:func:`setup_example` returns, :func:`survey_models.train.select_device`) and
+``SURVEY_SCALE`` (:func:`example_scale`, read by the examples that grow with it).
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 import matplotlib
@@ -20,7 +24,7 @@ import torch
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from . import train
-from ._checks import check_seed
+from ._checks import check_positive_float, check_positive_int, check_seed
 from .plotting import use_style
 
 # Read by OpenMP, OpenBLAS and MKL when they are loaded (e.g. SciPy's BLAS, loaded by the
@@ -47,6 +51,34 @@ def example_seed() -> int:
     return check_seed(value, SEED_VARIABLE)
 
 
+SCALE_VARIABLE = "SURVEY_SCALE"
+
+
+def example_scale() -> float:
+    """How much larger than the book's run an example should be: ``$SURVEY_SCALE``, else 1.
+
+    A positive number; the examples that read it multiply a size (training steps, a
+    width) by it and round, so 1 reproduces the book's numbers exactly.
+    """
+    text = os.environ.get(SCALE_VARIABLE, "").strip()
+    if not text:
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{SCALE_VARIABLE} must be a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{SCALE_VARIABLE} must be a positive number, got {text!r}")
+    return value
+
+
+def scaled(size: int, scale: float | None = None) -> int:
+    """``size`` times :func:`example_scale` (or ``scale``), rounded, at least 1."""
+    size = check_positive_int("size", size)
+    factor = example_scale() if scale is None else check_positive_float("scale", scale)
+    return max(1, round(size * factor))
+
+
 def setup_example(seed: int | None = None) -> torch.device:
     """Put matplotlib, PyTorch and the random generators in the state every example starts in.
 
@@ -58,12 +90,15 @@ def setup_example(seed: int | None = None) -> torch.device:
     on the thread count), and seeds Python's ``random``, NumPy and PyTorch with ``seed``
     (:func:`survey_models.train.set_seed`; ``None`` means :func:`example_seed`).
 
-    Returns the device the example should compute on: the CPU. The package has no
-    device-selection helper; every example is sized for a CPU, and
-    :func:`survey_models.train.fit` defaults to ``device="cpu"``.
+    Returns the device the example should train on,
+    :func:`survey_models.train.select_device`: ``cuda``, then ``mps``, else the CPU;
+    ``SURVEY_DEVICE=cpu`` forces the CPU (the docs build sets it). Every example is sized
+    for a CPU; the ones that pass this device to :func:`survey_models.train.fit` use the
+    accelerator, the others stay on the CPU.
     """
     import matplotlib.pyplot as plt
 
+    device = train.select_device()  # a bad SURVEY_DEVICE fails before anything changes
     train.set_seed(example_seed() if seed is None else seed)  # checks it before anything changes
     plt.close("all")
     matplotlib.rcdefaults()
@@ -71,7 +106,7 @@ def setup_example(seed: int | None = None) -> torch.device:
     torch.set_num_threads(1)
     threadpool_limits(limits=1)  # the libraries already loaded
     os.environ.update({name: "1" for name in _THREAD_VARIABLES})  # those loaded later
-    return torch.device("cpu")
+    return device
 
 
-__all__ = ["setup_example", "example_seed"]
+__all__ = ["setup_example", "example_seed", "example_scale", "scaled"]

@@ -6,12 +6,14 @@ validation loss, and a :class:`History` of what happened.
 
 Every classifier of the package shares :func:`classification_loss` (cross-entropy, a
 ``loss_fn`` for :func:`fit`) and :func:`accuracy`; :func:`count_parameters` counts a
-model's trainable parameters; :func:`set_seed` seeds Python, NumPy and PyTorch.
+model's trainable parameters; :func:`set_seed` seeds Python, NumPy and PyTorch;
+:func:`select_device` picks the accelerator to train on (``$SURVEY_DEVICE`` overrides it).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +36,35 @@ from ._checks import (
 )
 
 LossFn = Callable[..., torch.Tensor]
+
+DEVICE_VARIABLE = "SURVEY_DEVICE"
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)  # absent in some builds
+    return bool(mps is not None and mps.is_available())
+
+
+def select_device() -> torch.device:
+    """The device an example trains on: ``cuda`` if available, then ``mps``, else ``cpu``.
+
+    ``$SURVEY_DEVICE`` overrides the choice: ``cpu`` forces the CPU (the docs build sets
+    it, so the book's numbers are CPU numbers), ``cuda`` or ``mps`` asks for that
+    accelerator and is an error when it is missing; unset, empty or ``auto`` picks.
+    """
+    wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower() or "auto"
+    if wanted not in DEVICE_CHOICES:
+        raise ValueError(f"{DEVICE_VARIABLE} must be one of {DEVICE_CHOICES}, got {wanted!r}")
+    available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}
+    if wanted == "auto":
+        wanted = next(name for name in ("cuda", "mps", "cpu") if available[name])
+    elif not available[wanted]:
+        raise ValueError(
+            f"{DEVICE_VARIABLE}={wanted!r} but this PyTorch sees no {wanted} device;"
+            f" unset {DEVICE_VARIABLE} (or set it to 'cpu')"
+        )
+    return torch.device(wanted)
 
 
 def set_seed(seed: int) -> torch.Generator:

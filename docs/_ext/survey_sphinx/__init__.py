@@ -16,7 +16,7 @@ with the build. Chapters then insert the recorded numbers with the ``{measure}``
 (:mod:`.measures`).
 
 The reader's side: sphinx-gallery's strings in Chinese (:mod:`.gallery_zh`), CJK line
-joining (:mod:`.cjk`), glossary links (:mod:`.glossary`),
+joining (:mod:`.cjk`), glossary links (:mod:`.glossary`) and their hover previews (:mod:`.tips`),
 Chinese search (:mod:`.search`), offline MathJax (:mod:`.assets`), one citation number
 per work (:mod:`.numbering`), per-page BibTeX downloads (:mod:`.downloads`) and a faster
 pybtex plugin lookup (:mod:`.pybtex_cache`).
@@ -39,7 +39,8 @@ Configuration is through ``conf.py`` (or ``-D name=value``):
 Environment variables the build sets for the processes that run examples (not for
 people to set): ``SURVEY_RESULTS_DIR`` (read by :func:`survey_models.report.report`),
 ``SURVEY_EXAMPLE`` (the running example's name), ``SURVEY_OFFLINE_BUILD`` and
-``SURVEY_NETWORK_LOG`` (the network guard in worker processes). A person may set
+``SURVEY_NETWORK_LOG`` (the network guard in worker processes); ``SURVEY_DEVICE=cpu``
+and ``SURVEY_SCALE=1`` (examples at the book's size on the CPU, whatever the shell set). A person may set
 ``SURVEY_RESULTS_DIR`` to record elsewhere; conf.py documents its own overrides.
 """
 
@@ -63,6 +64,7 @@ from . import (
     scheduler,
     search,
     shards,
+    tips,
 )
 
 __all__ = ["setup"]
@@ -91,6 +93,13 @@ def _results_dir(app, config) -> None:
     os.environ[freshness.RESULTS_DIR_ENV] = str(Path(app.confdir, chosen).resolve())
 
 
+def _book_sized_examples(app, config) -> None:
+    """``config-inited``: examples run on the CPU at the book's size, whatever the shell says
+    (the book's numbers are CPU numbers; workers inherit the environment)."""
+    os.environ["SURVEY_DEVICE"] = "cpu"
+    os.environ["SURVEY_SCALE"] = "1"
+
+
 def setup(app):
     app.add_config_value("survey_results_dir", "", "env", types=[str])
     app.add_config_value("survey_results_page", "results.md", "")
@@ -111,6 +120,7 @@ def setup(app):
     app.add_js_file("zh_search.js")
 
     app.connect("config-inited", _results_dir)
+    app.connect("config-inited", _book_sized_examples)
     app.connect("config-inited", assets.use_local_mathjax)
     app.connect("config-inited", search.add_user_dictionary)
     app.connect("builder-inited", offline.start, priority=1)
@@ -120,6 +130,7 @@ def setup(app):
     app.connect("source-read", gallery_zh.translate_gallery_page)
     app.connect("doctree-read", glossary.link_glossary_terms)
     app.connect("doctree-read", downloads.collect_bibliographies)
+    app.connect("html-page-context", tips.glossary_previews, priority=460)  # after sphinx-tippy
     app.connect("build-finished", freshness.recheck_after_build)
     app.connect("build-finished", shards.write_artifact)
     app.connect("build-finished", offline.report)
