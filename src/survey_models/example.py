@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import matplotlib
 import torch
@@ -33,6 +35,25 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 
 SEED_VARIABLE = "SURVEY_SEED"
+T = TypeVar("T")
+
+
+def _from_environment(name: str, parse: Callable[[str], T], expected: str) -> T | None:
+    """``$name`` parsed, or ``None`` when it is unset or blank; a bad value names the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except ValueError:
+        raise ValueError(f"{name} must be {expected}, got {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(text)
+    return value
 
 
 def example_seed() -> int:
@@ -41,14 +62,8 @@ def example_seed() -> int:
     An example derives every seed it uses from this one (``seed``, ``seed + 1``, ...),
     so one variable moves the whole run.
     """
-    text = os.environ.get(SEED_VARIABLE, "").strip()
-    if not text:
-        return 0
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{SEED_VARIABLE} must be a non-negative integer, got {text!r}") from None
-    return check_seed(value, SEED_VARIABLE)
+    value = _from_environment(SEED_VARIABLE, int, "a non-negative integer")
+    return 0 if value is None else check_seed(value, SEED_VARIABLE)
 
 
 SCALE_VARIABLE = "SURVEY_SCALE"
@@ -60,16 +75,8 @@ def example_scale() -> float:
     A positive number; the examples that read it multiply a size (training steps, a
     width) by it and round, so 1 reproduces the book's numbers exactly.
     """
-    text = os.environ.get(SCALE_VARIABLE, "").strip()
-    if not text:
-        return 1.0
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{SCALE_VARIABLE} must be a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{SCALE_VARIABLE} must be a positive number, got {text!r}")
-    return value
+    value = _from_environment(SCALE_VARIABLE, _positive_float, "a positive number")
+    return 1.0 if value is None else value
 
 
 def scaled(size: int, scale: float | None = None) -> int:
