@@ -239,6 +239,24 @@ def test_verifier_loss_is_bce_and_a_verifier_learns_a_simple_rule():
     assert acc > 0.95
 
 
+def test_from_generator_copies_the_trunk_and_leaves_the_generator_alone():
+    from survey_models.transformer import GPT
+
+    torch.manual_seed(0)
+    gen = GPT(14, LENGTH, n_layer=1, n_head=2, d_model=8)
+    before = {k: v.clone() for k, v in gen.state_dict().items()}
+    v = V.Verifier.from_generator(gen, [LENGTH - 1])
+    for k, w in gen.state_dict().items():
+        assert torch.equal(w, before[k])
+        if not k.startswith("head."):
+            assert torch.equal(v.trunk.state_dict()[k], w)
+    with torch.no_grad():
+        v.trunk.token_embedding.weight.add_(1.0)
+    assert torch.equal(gen.token_embedding.weight, before["token_embedding.weight"])
+    with pytest.raises(TypeError, match="generator"):
+        V.Verifier.from_generator(torch.nn.Linear(2, 2), [0])
+
+
 def test_bad_input():
     full = _full([12], [34])
     with pytest.raises(ValueError, match="sequences must have length"):

@@ -200,6 +200,30 @@ class Verifier(nn.Module):
         self.register_buffer("positions", _check_positions(positions, block_size))
         self.reduce = check_choice("reduce", reduce, ("prod", "min"))
 
+    @classmethod
+    def from_generator(
+        cls, generator: GPT, positions: torch.Tensor | Sequence[int], reduce: str = "prod"
+    ) -> Verifier:
+        """A verifier whose trunk starts as a copy of a trained generator's (Cobbe et al.
+        2021 initialise their verifiers from the generator); the generator is unchanged.
+
+        The verifier scores sequences of the generator's ``block_size``, so that must be
+        the length of a whole solution (prompt included)."""
+        if not isinstance(generator, GPT):
+            raise TypeError(f"generator must be a GPT, got {type(generator).__name__}")
+        verifier = cls(
+            generator.vocab_size,
+            generator.block_size,
+            positions,
+            n_layer=generator.n_layer,
+            n_head=generator.n_head,
+            d_model=generator.d_model,
+            reduce=reduce,
+        )
+        state = {k: v for k, v in generator.state_dict().items() if not k.startswith("head.")}
+        verifier.trunk.load_state_dict(state, strict=False)
+        return verifier
+
     @property
     def block_size(self) -> int:
         return self.trunk.block_size
