@@ -90,11 +90,10 @@ def test_kl_k3_known_value_zero_at_equality_and_unbiased():
 def test_think_task_formats_and_parser():
     bits = torch.tensor([[1, 0, 1], [0, 1, 1]])
     task = rl.think_or_answer_parity(bits, chain_fraction=1.0)
-    full = torch.cat([task.x, task.y[:, -1:].clamp(min=0)], 1)
-    text = ["".join(rl.THINK_VOCAB[int(t)] for t in row) for row in full]
+    text = ["".join(rl.THINK_VOCAB[int(t)] for t in row) for row in task.full]
     assert text == ["101=110>0", "011=010>0"]
     direct = rl.think_or_answer_parity(bits, chain_fraction=0.0)
-    assert "".join(rl.THINK_VOCAB[int(t)] for t in direct.x[0]) == "101=>0.."
+    assert "".join(rl.THINK_VOCAB[int(t)] for t in direct.full[0]) == "101=>0..."
     assert direct.y[0].tolist() == [-100, -100, -100, 3, 0, -100, -100, -100]
     assert task.answers.tolist() == [[0], [0]] and task.max_new_tokens == 5
     assert torch.equal(task.prompts, torch.tensor([[1, 0, 1, 2], [0, 1, 1, 2]]))

@@ -106,6 +106,12 @@ class ThinkTask:
     max_new_tokens: int
     vocab_size: int = len(THINK_VOCAB)
 
+    @property
+    def full(self) -> torch.Tensor:
+        """The complete sequences ``(n, T + 1)``, padding included."""
+        last = torch.where(self.y[:, -1:] == IGNORE, _PAD, self.y[:, -1:])
+        return torch.cat([self.x, last], dim=1)
+
     def __len__(self) -> int:
         return self.x.shape[0]
 
