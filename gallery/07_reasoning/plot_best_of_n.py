@@ -15,7 +15,7 @@ reward model，ORM）只学“最终答案对不对”，*过程验证器*\\ （
 
 本例把这些做法放在两位数加法上比较，所有数字都在本次运行中测得：一个 1 层、宽 64 的小 GPT
 用草稿纸格式（见 :ref:`sphx_glr_auto_examples_07_reasoning_plot_scratchpad_addition.py`\\ ）
-只训练 300 步，使贪心解码仍会出错；另一个同样大小的模型直接回答。对 300 道测试题各采样
+只训练 300 步，使贪心解码仍会出错；另一个同样大小的模型直接回答。对 200 道测试题各采样
 N = 16 个解，比较多数投票、结果验证器和过程验证器的 best-of-N。验证器的训练标签都来自
 精确检查：草稿纸的每一列 :math:`a_i\\,b_i\\,c_i\\,s_i\\,c_{i+1}` 都能逐位核对
 （:func:`survey_models.reasoning.verifiers.scratchpad_step_labels`\\ ）。与原文相比，
@@ -28,7 +28,7 @@ N = 16 个解，比较多数投票、结果验证器和过程验证器的 best-o
 # 数据与生成模型
 # --------------
 # 三组互不相交的题目：300 道训练生成模型，200 道用来采样、给验证器提供训练数据，
-# 300 道测试。草稿纸模型写 16 个词元（2 列草稿、“>”和 3 位答案），直接回答只写 3 个。
+# 200 道测试。草稿纸模型写 16 个词元（2 列草稿、“>”和 3 位答案），直接回答只写 3 个。
 import matplotlib.pyplot as plt
 import torch
 
@@ -76,7 +76,7 @@ ns = [1, 2, 4, 8, 16]
 prompts = test.x[:, : test.prompt_length]
 cands = sampling.sample_completions(gen, prompts, ns[-1], test.generated_length, seed=seed + 2)
 answers = sampling.final_answers(cands, test.answers.shape[1])
-right = sampling.verifiable_reward(cands, test.answers)  # (300, 16): 1 where the answer is right
+right = sampling.verifiable_reward(cands, test.answers)  # (200, 16): 1 where the answer is right
 vote = [self_consistency.vote_accuracy(answers, test.answers, k) for k in ns]
 # pass@N: some candidate among the first N is right, the ceiling of any selection rule
 ceiling = [right[:, :n].amax(1).mean().item() for n in ns]
@@ -162,7 +162,7 @@ ax.axhline(greedy["草稿纸"], color="grey", ls="--", label="贪心解码（草
 ax.set_xscale("log", base=2)
 ax.set_xticks(ns, [str(n) for n in ns])
 ax.set_xlabel("每道题的候选数 N（投票时为票数 k）")
-ax.set_ylabel("300 道测试题的完全正确率")
+ax.set_ylabel("200 道测试题的完全正确率")
 ax.set_title("两位数加法：从 N 个采样解中选一个")
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -184,7 +184,7 @@ ax.plot(costs, bon["结果验证器"], "s-", label="结果验证器 best-of-N")
 ax.plot(costs, bon["过程验证器"], "o-", label="过程验证器 best-of-N")
 ax.set_xscale("log")
 ax.set_xlabel("每道题生成的词元数（对数坐标）")
-ax.set_ylabel("300 道测试题的完全正确率")
+ax.set_ylabel("200 道测试题的完全正确率")
 ax.set_title("测试时计算与正确率（全部为本次运行的测量）")
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -197,7 +197,7 @@ plt.show()
 # 追不上贪心解码：加法的草稿纸几乎只有一条正确路径，没有多少不同的推理可供投票“互相印证”，
 # 温度 1 的采样反而带进了贪心不会犯的错误。“16 个候选中至少一个正确”的比例远高于任何一种挑选
 # 的结果，说明候选里常有正确的解，难处在于把它挑出来。本例的两个验证器只从 1600 个采样解学习，
-# 在训练数据上已能区分对错，在测试题上却区分得很差；N 越大，挑选越容易落在验证器
+# 区分对错的能力有限；N 越大，挑选越容易落在验证器
 # 误判为高分的错解上，best-of-N 的正确率于是不升反降——Cobbe 等人在候选数很大时也看到了
 # 这种“骗过验证器”的现象。过程验证器与结果验证器的差别在这么弱的验证器上也说明不了什么。
 # 直接回答与草稿纸的对比也要小心：两位数加法的进位链很短，直接回答在这里并不难学。
