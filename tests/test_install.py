@@ -18,6 +18,7 @@ import os
 import re
 import runpy
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -84,11 +85,19 @@ def reader_python(tmp_path_factory) -> Path:
     where = tmp_path_factory.mktemp("reader")
     assert ROOT not in where.parents
     wheels = where / "wheels"
+    # the source as a download would hold it, copied so the build's scratch (build/,
+    # *.egg-info) lands in the temporary folder, not in the checkout
+    source = where / "survey-models"
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     # `pip install .` of the README, offline: build the wheel it would build (no build
     # isolation, so setuptools comes from this environment, not from the network) ...
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["-w", str(wheels), str(ROOT)],
+        + ["-w", str(wheels), str(source)],
         check=True,
         capture_output=True,
     )
