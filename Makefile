@@ -6,13 +6,17 @@
 #   make docs SHARD=k/N        run only shard k of N's examples (no pages); the artifact
 #                              is docs/_build/shards/k-of-N
 #   make docs MERGE="a b ..."  copy the artifacts in, then build the site (reruns nothing)
+# The book as one PDF:
+#   make pdf    the site (as make docs; reruns only stale examples), then the LaTeX build
+#               reusing its outputs and records, then xelatex (tools/build-pdf.sh); any
+#               LaTeX error fails. docs/_build/latex/survey-models.pdf, copied into the site
 # For contributors:
 #   make check  the fast loop (< 60 s): ruff lint and format check, unit tests without
 #               the site build, the browser or the toy builds
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup docs test check clean
+.PHONY: setup docs pdf test check clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +34,9 @@ docs: setup
 			PYTHONPATH=docs/_ext $(PY) -m survey_sphinx.shards docs docs/_build/results $(MERGE); fi; \
 		$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html; \
 	fi
+
+pdf: docs
+	PY=$(PY) bash tools/build-pdf.sh docs/_build/html
 
 test: setup
 	$(PY) -m pytest

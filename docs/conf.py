@@ -149,5 +149,60 @@ html_last_updated_fmt = None
 copybutton_prompt_text = r">>> |\$ "
 copybutton_prompt_is_regexp = True
 
+# --- PDF (make pdf): the LaTeX builder, xelatex with xeCJK ------------------------------
+# The book is the chapters, then the results page, the glossary and the references as
+# appendices; the example pages and the API stay on the site (the chapters show the
+# examples' figures and numbers). The LaTeX build reuses the HTML build's example outputs
+# and records (nothing reruns); survey_sphinx.latex keeps each chapter's reference list in
+# its chapter and writes a reference to a page outside the book as its title.
+latex_engine = "xelatex"
+latex_documents = [("survey/index", "survey-models.tex", project, author, "manual", True)]
+latex_appendices = ["results", "glossary", "references"]
+latex_use_xindy = False  # no index in the book; xindy is not installed
+latex_show_urls = "no"
+latex_elements = {
+    "papersize": "a4paper",
+    "pointsize": "11pt",
+    # Latin text in GNU FreeFont (fonts-freefont-otf), Chinese in Noto CJK SC (fonts-noto-cjk)
+    "fontpkg": r"""
+\setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic,
+  BoldFont=*Bold, BoldItalicFont=*BoldItalic]
+\setsansfont{FreeSans}[Extension=.otf, UprightFont=*, ItalicFont=*Oblique,
+  BoldFont=*Bold, BoldItalicFont=*BoldOblique]
+\setmonofont{FreeMono}[Scale=0.9, Extension=.otf, UprightFont=*, ItalicFont=*Oblique,
+  BoldFont=*Bold, BoldItalicFont=*BoldOblique]
+\setCJKmainfont{Noto Serif CJK SC}[BoldFont=Noto Serif CJK SC Bold,
+  ItalicFont=Noto Serif CJK SC, BoldItalicFont=Noto Serif CJK SC Bold]
+\setCJKsansfont{Noto Sans CJK SC}[BoldFont=Noto Sans CJK SC Bold,
+  ItalicFont=Noto Sans CJK SC, BoldItalicFont=Noto Sans CJK SC Bold]
+\setCJKmonofont{Noto Sans CJK SC}[ItalicFont=Noto Sans CJK SC]
+""",
+    # fncychap would print "Chapter 1"; the book's headings are 第 1 章 and 附录 A
+    "fncychap": "",
+    "geometry": r"\usepackage[headheight=14pt]{geometry}",  # a line of CJK needs 13.6 pt
+    "preamble": r"""
+% each chapter numbers its figures in the caption text (图 1　…), as the site shows them
+\usepackage{caption}
+\captionsetup[figure]{labelformat=empty, labelsep=none}
+\makeatletter
+\addto\captionsenglish{\renewcommand{\contentsname}{目录}\renewcommand{\bibname}{参考文献}}
+% 第 1 章 … 附录 A, in headings and in the page footers (Sphinx's footer adds \@chappos,
+% as for Japanese; an appendix has none)
+\addto\captionsenglish{\renewcommand{\chaptername}{第}\renewcommand{\appendixname}{附录}}
+\def\@chappos{章}
+\let\survey@appendix\appendix
+\renewcommand{\appendix}{\survey@appendix\gdef\@chappos{}}
+\titleformat{\chapter}[display]{\normalfont\sffamily\Huge\bfseries}
+  {\LARGE\@chapapp\thechapter\@chappos}{16pt}{}
+% A chapter's reference list sits under its own 参考文献 heading: the bibliography
+% environment opens no chapter of its own.
+\renewenvironment{sphinxthebibliography}[1]
+  {\let\chapter\@gobbletwo\let\@mkboth\@gobbletwo\begin{thebibliography}{#1}}
+  {\end{thebibliography}}
+\makeatother
+""",
+    "printindex": "",
+}
+
 # A Chinese glyph missing from the figure font is a broken figure, not a warning.
 warnings.filterwarnings("error", message=r"Glyph .* missing from")

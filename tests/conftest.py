@@ -55,6 +55,36 @@ def built_site() -> Path:
     return out
 
 
+PDF_NAME = "survey-models.pdf"
+
+
+@pytest.fixture(scope="session")
+def built_pdf(built_site) -> Path:
+    """Path of the book's PDF, inside the built site.
+
+    Made from the built site by ``tools/build-pdf.sh`` (what ``make pdf`` runs after the
+    site: the LaTeX build, which reruns no example, then xelatex; about a minute and a half
+    of CPU), which copies it into the site. A site named by ``SURVEY_SITE_DIR`` is used as
+    it is: one built without ``make pdf`` carries no PDF, and the PDF tests are skipped.
+    """
+    pdf = built_site / PDF_NAME
+    if os.environ.get("SURVEY_SITE_DIR"):
+        if not pdf.exists():
+            pytest.skip(f"the site in SURVEY_SITE_DIR has no {PDF_NAME} (build it with make pdf)")
+        return pdf
+    result = subprocess.run(
+        ["bash", str(ROOT / "tools" / "build-pdf.sh"), str(built_site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PY": sys.executable},
+    )
+    assert result.returncode == 0, (
+        "PDF build failed:\n" + result.stdout[-3000:] + result.stderr[-6000:]
+    )
+    return pdf
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     """Run every test with one PyTorch thread: on the project's two-core machines one

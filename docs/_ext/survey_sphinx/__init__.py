@@ -18,8 +18,9 @@ with the build. Chapters then insert the recorded numbers with the ``{measure}``
 The reader's side: sphinx-gallery's strings in Chinese (:mod:`.gallery_zh`), CJK line
 joining (:mod:`.cjk`), glossary links (:mod:`.glossary`) and their hover previews (:mod:`.tips`),
 Chinese search (:mod:`.search`), offline MathJax (:mod:`.assets`), one citation number
-per work (:mod:`.numbering`), per-page BibTeX downloads (:mod:`.downloads`) and a faster
-pybtex plugin lookup (:mod:`.pybtex_cache`).
+per work (:mod:`.numbering`), per-page BibTeX downloads (:mod:`.downloads`), a faster
+pybtex plugin lookup (:mod:`.pybtex_cache`) and, in the PDF, reference lists in their
+chapters and page titles for references outside the book (:mod:`.latex`).
 
 Configuration is through ``conf.py`` (or ``-D name=value``):
 
@@ -56,6 +57,7 @@ from . import (
     freshness,
     gallery_zh,
     glossary,
+    latex,
     measures,
     numbering,
     offline,
@@ -116,6 +118,7 @@ def setup(app):
     pybtex_cache.register_entry_point_plugins()
     app.add_role("measure", measures.MeasureRole())
     app.add_post_transform(cjk.JoinCJKLines)
+    latex.setup(app)
     app.add_js_file(None, body=search.synonyms_script())
     app.add_js_file("zh_search.js")
 
