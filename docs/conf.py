@@ -57,8 +57,10 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 # --- bibliography -----------------------------------------------------------------------
 bibtex_bibfiles = ["../references.bib"]
 bibtex_encoding = "utf-8"
-# GB/T 7714-2015 numeric style: pybtex_gbt7714, registered as a pybtex plugin
-# through the package's entry points; survey_sphinx numbers works by references.bib order.
+# GB/T 7714—2025 numeric style (pybtex_gbt7714, registered as a pybtex plugin through
+# the package's entry points); "gbt7714-2015" selects the 2015 edition, the form of the
+# seed's own reference list (-D bibtex_default_style=gbt7714-2015 at the command line).
+# survey_sphinx numbers works by references.bib order.
 bibtex_default_style = "gbt7714"
 bibtex_reference_style = "label"
 # Each chapter ends with a local bibliography (``:filter: docname in docnames``) and the

@@ -1,4 +1,6 @@
-"""GB/T 7714-2015 formatting style (pybtex_gbt7714): exact strings per entry type."""
+"""The GB/T 7714 styles (pybtex_gbt7714) on the site's own kinds of entries: exact strings
+per entry type in both editions (the standard's printed examples are in
+test_gbt7714_standard.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ from pybtex.plugin import find_plugin
 
 import pybtex_gbt7714 as gbt7714
 from pybtex_gbt7714 import (
+    GBT7714_2015,
+    GBT7714_2025,
     BibOrderLabelStyle,
     BibOrderSortingStyle,
     GBT7714Style,
+    GBT7714Style2015,
+    edition,
     format_person,
     sentence_case,
     use_bib_order,
@@ -100,7 +106,8 @@ BIB = r"""
 }
 """
 
-EXPECTED = {
+# GB/T 7714—2015: the seed's own form
+EXPECTED_2015 = {
     # [J] Chinese: three authors then 等
     "yuan2019autoencoder": "袁非牛, 章琳, 史劲亭, 等. 自编码神经网络理论及应用综述[J]. 计算机学报, 2019, 42(1): 203-230.",
     # [J] English: family name in capitals, initials without full stops
@@ -145,6 +152,42 @@ EXPECTED = {
     "arXiv: 1503.02531, 2015.",
 }
 
+# GB/T 7714—2025 (the default): names as written with initials, subtitles in lower case,
+# [PP/OL] preprints, no access date for a report, ``[C]//会议, 年``
+EXPECTED_2025 = {
+    "yuan2019autoencoder": EXPECTED_2015["yuan2019autoencoder"],
+    "hinton2006reducing": "Hinton G E, Salakhutdinov R R. Reducing the dimensionality of data with neural "
+    "networks[J]. Science, 2006, 313(5786): 504-507.",
+    "rumelhart1986learning": "Rumelhart D E, Hinton G E, Williams R J. Learning representations by "
+    "back-propagating errors[J]. Nature, 1986, 323(6088): 533-536.",
+    "kaplan2020scaling": "Kaplan J, McCandlish S, Henighan T, et al. Scaling laws for neural language "
+    "models[PP/OL]. arXiv (2020). https://arxiv.org/abs/2001.08361.",
+    "vincent2008extracting": "Vincent P, Larochelle H, Bengio Y, et al. Extracting and composing robust features "
+    "with denoising autoencoders[C]//Proceedings of the 25th International Conference on "
+    "Machine Learning. Helsinki: ACM, 2008: 1096-1103.",
+    "kingma2014auto": "Kingma D P, Welling M. Auto-encoding variational Bayes[C]//2nd International "
+    "Conference on Learning Representations, 2014. arXiv: 1312.6114.",
+    "arjovsky2017wasserstein": "Arjovsky M, Chintala S, Bottou L. Wasserstein generative adversarial networks[C]//"
+    "Proceedings of the 34th International Conference on Machine Learning. PMLR, 2017: "
+    "214-223.",
+    "smolensky1986information": "Smolensky P. Information processing in dynamical systems: foundations of harmony "
+    "theory[M]//Rumelhart D E, McClelland J L. Parallel Distributed Processing. "
+    "Cambridge, MA: MIT Press, 1986: 194-281.",
+    "goodfellow2016deep": "Goodfellow I, Bengio Y, Courville A. Deep learning[M]. Cambridge, MA: MIT Press, 2016.",
+    "zhou2016machine": EXPECTED_2015["zhou2016machine"],
+    "liu2000biomass": EXPECTED_2015["liu2000biomass"],
+    "sutskever2013training": "Sutskever I. Training recurrent neural networks[D]. Toronto: University of Toronto, 2013.",
+    "krizhevsky2009learning": "Krizhevsky A. Learning multiple layers of features from tiny images[R]. Toronto: "
+    "University of Toronto, 2009.",
+    "openai2023gpt4v": "OpenAI. GPT-4V(ision) system card[R/OL]. OpenAI, 2023. "
+    "https://openai.com/research/gpt-4v-system-card.",
+    "midjourney2022": EXPECTED_2015["midjourney2022"],
+    "hinton2015distilling": "Hinton G, Vinyals O, Dean J. Distilling the knowledge in a neural network[PP/OL]. "
+    "arXiv (2015). https://arxiv.org/abs/1503.02531.",
+}
+STYLES = {2015: GBT7714Style2015, 2025: GBT7714Style}
+EXPECTED = {2015: EXPECTED_2015, 2025: EXPECTED_2025}
+
 
 @pytest.fixture()
 def bib():
@@ -153,22 +196,41 @@ def bib():
     use_bib_order(None)
 
 
-def _formatted(bib):
-    style = GBT7714Style()
+def _formatted(bib, year: int = 2025):
+    style = STYLES[year]()
     return {e.key: e for e in style.format_entries(bib.entries.values())}
 
 
-@pytest.mark.parametrize("key", list(EXPECTED))
-def test_entry_text_exact(bib, key):
-    assert _formatted(bib)[key].text.render_as("text") == EXPECTED[key]
+@pytest.fixture(scope="module")
+def texts():
+    """Each edition's text of every sample entry, formatted once (a plain-text backend
+    made once: render_as looks the backend up among entry points on every call)."""
+    from pybtex.backends.plaintext import Backend
+
+    use_bib_order(None)
+    entries = parse_string(BIB, "bibtex").entries.values()
+    return {
+        year: {f.key: f.text.render(Backend()) for f in style().format_entries(entries)}
+        for year, style in STYLES.items()
+    }
 
 
-def test_every_entry_of_the_sample_is_checked(bib):
-    assert set(EXPECTED) == set(bib.entries)
+@pytest.mark.parametrize(
+    "year, key", [(y, k) for y in (2015, 2025) for k in EXPECTED[y]], ids=lambda v: str(v)
+)
+def test_entry_text_exact(texts, year, key):
+    assert texts[year][key] == EXPECTED[year][key]
+
+
+@pytest.mark.parametrize("year", [2015, 2025])
+def test_every_entry_of_the_sample_is_checked(bib, year):
+    assert set(EXPECTED[year]) == set(bib.entries)
 
 
 def test_registered_as_pybtex_plugins():
     assert find_plugin("pybtex.style.formatting", "gbt7714") is GBT7714Style
+    assert find_plugin("pybtex.style.formatting", "gbt7714-2025") is GBT7714Style
+    assert find_plugin("pybtex.style.formatting", "gbt7714-2015") is GBT7714Style2015
     assert find_plugin("pybtex.style.labels", "gbt7714") is BibOrderLabelStyle
     assert find_plugin("pybtex.style.sorting", "gbt7714") is BibOrderSortingStyle
 
@@ -207,23 +269,27 @@ def test_doi_and_arxiv_are_links_in_html(bib):
 
 
 @pytest.mark.parametrize(
-    "name, expected",
+    "name, expected_2015, expected_2025",
     [
-        ("Hinton, Geoffrey E.", "HINTON G E"),
-        ("Zhu, Jun-Yan", "ZHU J Y"),
-        ("Sohl-Dickstein, Jascha", "SOHL-DICKSTEIN J"),
-        ("van den Oord, Aäron", "VAN DEN OORD A"),
-        ("Kaiser, {\\L}ukasz", "KAISER Ł"),
-        ("Bourlard, Herv{\\'e}", "BOURLARD H"),
-        ("Le, Quoc V.", "LE Q V"),
-        ("{OpenAI}", "OpenAI"),
-        ("袁非牛", "袁非牛"),
+        ("Hinton, Geoffrey E.", "HINTON G E", "Hinton G E"),
+        ("Zhu, Jun-Yan", "ZHU J Y", "Zhu J-Y"),
+        ("Sohl-Dickstein, Jascha", "SOHL-DICKSTEIN J", "Sohl-Dickstein J"),
+        ("van den Oord, Aäron", "VAN DEN OORD A", "van den Oord A"),
+        ("Kaiser, {\\L}ukasz", "KAISER Ł", "Kaiser Ł"),
+        ("Bourlard, Herv{\\'e}", "BOURLARD H", "Bourlard H"),
+        ("Le, Quoc V.", "LE Q V", "Le Q V"),
+        ("Peebles, Jr., Peyton Z.", "PEEBLES P Z, Jr", "Peebles P Z Jr"),
+        ("{OpenAI}", "OpenAI", "OpenAI"),
+        ("{Li Jiangning}", "Li Jiangning", "Li Jiangning"),
+        ("袁非牛", "袁非牛", "袁非牛"),
     ],
 )
-def test_person_names(name, expected):
+def test_person_names(name, expected_2015, expected_2025):
     from pybtex.database import Person
 
-    assert format_person(Person(name)) == expected
+    assert format_person(Person(name), GBT7714_2015) == expected_2015
+    assert format_person(Person(name), GBT7714_2025) == expected_2025
+    assert format_person(Person(name)) == expected_2025  # the default edition
 
 
 @pytest.mark.parametrize(
@@ -232,21 +298,45 @@ def test_person_names(name, expected):
         ("Attention Is All You Need", "Attention is all you need"),
         ("Large Scale {GAN} Training", "Large scale GAN training"),
         ("Improved Training of {W}asserstein {GAN}s", "Improved training of Wasserstein GANs"),
-        (
-            "BERT: Pre-training of Deep Bidirectional Transformers",
-            "BERT: Pre-training of deep bidirectional transformers",
-        ),
         ("ImageNet Classification with Deep CNNs", "ImageNet classification with deep CNNs"),
         ("自编码神经网络理论及应用综述", "自编码神经网络理论及应用综述"),
     ],
 )
 def test_sentence_case(title, expected):
-    assert sentence_case(title).render_as("text") == expected
+    for year in (GBT7714_2015, GBT7714_2025):
+        assert sentence_case(title, year).render_as("text") == expected
+
+
+def test_subtitle_case_differs_between_editions():
+    title = "BERT: Pre-training of Deep Bidirectional Transformers"
+    assert sentence_case(title, GBT7714_2015).render_as("text") == (
+        "BERT: Pre-training of deep bidirectional transformers"  # as the bib file writes it
+    )
+    assert sentence_case(title, GBT7714_2025).render_as("text") == (
+        "BERT: pre-training of deep bidirectional transformers"  # lower case (2025 §8.2.2)
+    )
+
+
+def test_edition_lookup_and_bad_input():
+    assert edition(2015) is GBT7714_2015 and edition("2025") is GBT7714_2025
+    with pytest.raises(ValueError, match="year: expected one of the editions"):
+        edition(2005)
 
 
 def test_more_than_three_english_authors_is_et_al_and_chinese_is_deng(bib):
-    formatted = _formatted(bib)
+    formatted = _formatted(bib, 2015)
     assert ", et al. " in formatted["vincent2008extracting"].text.render_as("text")
     assert ", 等. " in formatted["yuan2019autoencoder"].text.render_as("text")
     assert gbt7714.is_chinese(bib.entries["zhou2016machine"])
     assert not gbt7714.is_chinese(bib.entries["goodfellow2016deep"])
+
+
+def test_bad_arguments_name_what_was_expected():
+    from pybtex.database import Person
+
+    with pytest.raises(TypeError, match="edition: expected GBT7714_2015 or GBT7714_2025"):
+        format_person(Person("Hinton, Geoffrey"), 2025)
+    with pytest.raises(TypeError, match="person: expected a pybtex.database.Person"):
+        format_person("Hinton, Geoffrey")
+    with pytest.raises(TypeError, match="latex: expected the title field as a str"):
+        sentence_case(None)

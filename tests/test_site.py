@@ -141,3 +141,23 @@ def test_no_role_is_left_as_raw_text(built_site):
         for match in RAW_ROLE.finditer(page_soup.get_text(" ")):
             found.append(f"{page.relative_to(built_site)}: {match.group()}")
     assert not found, found
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_pages_carry_scholar_meta_tags(built_site, chapter):
+    """Google Scholar / Zotero tags (survey_sphinx.scholar): the chapter's own title, the
+    book's authors and release date from CITATION.cff, the language, the book."""
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    page = soup(built_site / "survey" / f"{chapter}.html")
+    tags: dict[str, list[str]] = {}
+    for meta in page.head.find_all("meta"):
+        if meta.get("name", "").startswith("citation_"):
+            tags.setdefault(meta["name"], []).append(meta["content"])
+    heading = " ".join(page.select_one("article h1").get_text(" ").replace("#", "").split())
+    assert tags["citation_title"] == [heading]
+    assert tags["citation_author"] == [a["name"] for a in cff["authors"]]
+    assert tags["citation_publication_date"] == [str(cff["date-released"]).replace("-", "/")]
+    assert tags["citation_language"] == ["zh-CN"]
+    assert tags["citation_book_title"] == ["深度生成模型综述代码本"]

@@ -35,6 +35,8 @@ Configuration is through ``conf.py`` (or ``-D name=value``):
 ``survey_gallery_shard``         ``k/N``: run only shard k of N (:mod:`.shards`)
 ``survey_offline``               block the network during the build (default on)
 ``survey_mathjax``               ``local`` (served by the site) or ``cdn``
+``survey_citation_file``         the book's ``CITATION.cff`` (:mod:`.scholar`)
+``survey_scholar_pages``         pages that get Google Scholar ``citation_*`` tags
 ===============================  =====================================================
 
 Environment variables the build sets for the processes that run examples (not for
@@ -63,6 +65,7 @@ from . import (
     offline,
     pybtex_cache,
     results,
+    scholar,
     scheduler,
     search,
     shards,
@@ -113,6 +116,8 @@ def setup(app):
     app.add_config_value("survey_gallery_shard", "", "", types=[str])
     app.add_config_value("survey_offline", True, "", types=[bool, int])
     app.add_config_value("survey_mathjax", "local", "html", types=[str])
+    app.add_config_value("survey_citation_file", "../CITATION.cff", "html", types=[str])
+    app.add_config_value("survey_scholar_pages", ["survey/[0-9]*"], "html", types=[list])
 
     numbering.number_by_bib_order()
     pybtex_cache.register_entry_point_plugins()
@@ -133,6 +138,7 @@ def setup(app):
     app.connect("source-read", gallery_zh.translate_gallery_page)
     app.connect("doctree-read", glossary.link_glossary_terms)
     app.connect("doctree-read", downloads.collect_bibliographies)
+    app.connect("html-page-context", scholar.add_chapter_tags)
     app.connect("html-page-context", tips.glossary_previews, priority=460)  # after sphinx-tippy
     app.connect("build-finished", freshness.recheck_after_build)
     app.connect("build-finished", shards.write_artifact)

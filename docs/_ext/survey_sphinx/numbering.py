@@ -1,4 +1,4 @@
-"""One citation number per work across the whole site, in GB/T 7714-2015 style.
+"""One citation number per work across the whole site (GB/T 7714 numeric lists).
 
 Each chapter ends with its own reference list and the references page lists everything.
 If each list numbered its entries from 1, the same number would name different works on
