@@ -291,3 +291,27 @@ def test_bad_input():
         V.best_of_n(full, torch.ones(1, 1))
     with pytest.raises(TypeError, match="verifier"):
         V.score_candidates(torch.nn.Linear(2, 2), cands)
+
+
+def test_roc_auc_matches_pairwise_count_with_ties():
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randint(0, 5, (40,), generator=g).float()  # many exact ties
+    labels = torch.randint(0, 2, (40,), generator=g)
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    pairs = [(1.0 if p > q else 0.5 if p == q else 0.0) for p in pos for q in neg]
+    assert V.roc_auc(scores, labels) == pytest.approx(sum(pairs) / len(pairs), abs=1e-12)
+
+
+def test_roc_auc_known_answers_and_bad_input():
+    labels = torch.tensor([0, 0, 1, 1])
+    assert V.roc_auc(torch.tensor([0.1, 0.2, 0.3, 0.4]), labels) == 1.0
+    assert V.roc_auc(torch.tensor([0.4, 0.3, 0.2, 0.1]), labels) == 0.0
+    assert V.roc_auc(torch.ones(4), labels.bool()) == 0.5
+    with pytest.raises(ValueError, match="both classes"):
+        V.roc_auc(torch.rand(3), torch.ones(3))
+    with pytest.raises(ValueError, match="labels"):
+        V.roc_auc(torch.rand(3), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="labels"):
+        V.roc_auc(torch.rand(3), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="scores"):
+        V.roc_auc(torch.tensor([0.0, float("nan")]), torch.tensor([0, 1]))

@@ -26,6 +26,12 @@ scores highest. Lightman et al. (2024) compare two kinds of verifier:
 Both are trained by binary cross-entropy on the logits (equation (4)), and best-of-N
 returns ``ŷ = argmax_n r(x, y^(n))``, ties to the first sample (equation (5)).
 
+How well a verifier separates right from wrong solutions, whatever its threshold, is
+its ROC AUC: the probability that a right solution ``y⁺`` scores above a wrong one
+``y⁻``, ties counted one half (the Mann–Whitney statistic, :func:`roc_auc`)::
+
+      AUC = P(r(y⁺) > r(y⁻)) + ½ P(r(y⁺) = r(y⁻))                              (8)
+
 Here ``f_θ`` is a small causal Transformer, :class:`survey_models.transformer.GPT`
 whose vocabulary head is replaced by one scalar per position (:class:`Verifier`).
 
@@ -58,6 +64,7 @@ from torch import nn
 
 from .._checks import (
     check_choice,
+    check_finite_tensor,
     check_index_tensor,
     check_module,
     check_positive_int,
@@ -73,6 +80,7 @@ __all__ = [
     "verifier_loss",
     "score_candidates",
     "best_of_n",
+    "roc_auc",
 ]
 
 _SEMI, _ANS = ADDITION_VOCAB.index(";"), ADDITION_VOCAB.index(">")
@@ -321,3 +329,30 @@ def best_of_n(candidates: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         raise ValueError("scores contains NaN")
     best = scores.argmax(dim=1)  # the first maximal index, (5)
     return candidates[torch.arange(candidates.shape[0]), best]
+
+
+def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """ROC AUC of ``scores`` for 0/1 ``labels`` (equation (8)), ties counted one half.
+
+    ``scores: (N,)`` floats (higher means "right"), ``labels: (N,)`` in ``{0, 1}`` (bool
+    or numbers), with at least one of each. Computed from the ranks of the scores (tied
+    scores share their mean rank), which equals the count over all (right, wrong) pairs.
+    """
+    check_tensor("scores", scores, ndim=1, floating=True)
+    check_finite_tensor("scores", scores)
+    if not isinstance(labels, torch.Tensor) or labels.shape != scores.shape:
+        raise ValueError(
+            f"labels must be a tensor of the shape of scores {tuple(scores.shape)}, got "
+            f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}"
+        )
+    if not bool(((labels == 0) | (labels == 1)).all()):
+        raise ValueError("labels must be 0 or 1")
+    pos = labels.bool()
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"labels must contain both classes, got {n_pos} ones and {n_neg} zeros")
+    s = scores.double()
+    below = (s[None, :] < s[:, None]).sum(1).double()  # for each score, how many are lower
+    equal = (s[None, :] == s[:, None]).sum(1).double()
+    rank = below + (equal + 1) / 2  # mean 1-based rank among ties
+    return ((rank[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()  # (8)
