@@ -19,7 +19,8 @@ reward model，ORM）只学“最终答案对不对”，*过程验证器*\\ （
 N = 16 个解，比较多数投票、结果验证器和过程验证器的 best-of-N。验证器的训练标签都来自
 精确检查：草稿纸的每一列 :math:`a_i\\,b_i\\,c_i\\,s_i\\,c_{i+1}` 都能逐位核对
 （:func:`survey_models.reasoning.verifiers.scratchpad_step_labels`\\ ）。与原文相比，
-模型、题目和候选数都缩小了几个数量级，题目也从三位数加法减为两位数，验证器也只看过 1600 个采样解。
+模型、题目和候选数都缩小了几个数量级，题目也从三位数加法减为两位数，验证器也只用 1280 个采样解训练。
+过程验证器与结果验证器的比较只记录、不下结论。
 换用其他种子（环境变量 ``SURVEY_SEED``\\ ）重跑即可检验；``benchmarks/claims.py`` 汇总
 5 个种子上的结果。
 """
@@ -86,17 +87,22 @@ print("前 N 个中至少一个正确：" + "，".join(f"N={n} {v:.3f}" for n, v
 # %%
 # 训练两个验证器
 # --------------
-# 在另外 200 道题上各采样 8 个解，得到 1600 个带精确标签的解：结果标签是最终答案是否正确，
-# 过程标签是 3 步（2 列和答案）各自是否正确。两个验证器结构相同（1 层、宽 32 的因果
+# 在另外 200 道题上各采样 8 个解，得到带精确标签的解：结果标签是最终答案是否正确，
+# 过程标签是 3 步（2 列和答案）各自是否正确。其中 160 道题的 1280 个解用来训练，另外 40 道题的
+# 320 个解留出，用来算验证器的 AUC（:func:`survey_models.reasoning.verifiers.roc_auc`\ ：随机取
+# 一个对的解和一个错的解，验证器给对的打分更高的概率，0.5 相当于瞎猜）。两个验证器结构相同（1 层、宽 32 的因果
 # Transformer，:class:`survey_models.reasoning.verifiers.Verifier`\ ），只是读出位置与标签
 # 不同：结果验证器读最后一个词元，过程验证器读每一步的最后一个词元。
 ver = task("ver", True)
 ver_cands = sampling.sample_completions(
     gen, ver.x[:, : ver.prompt_length], 8, ver.generated_length, seed=seed + 3
 )
-flat = ver_cands.reshape(-1, ver_cands.shape[-1])
+n_fit = 160  # problems whose samples train the verifiers; the other 40 are held out
+flat = ver_cands[:n_fit].reshape(-1, ver_cands.shape[-1])
+held = ver_cands[n_fit:].reshape(-1, ver_cands.shape[-1])
+held_right = sampling.verifiable_reward(ver_cands[n_fit:], ver.answers[n_fit:]).reshape(-1)
 labels = {
-    "结果验证器": sampling.verifiable_reward(ver_cands, ver.answers).reshape(-1, 1),
+    "结果验证器": sampling.verifiable_reward(ver_cands[:n_fit], ver.answers[:n_fit]).reshape(-1, 1),
     "过程验证器": verifiers.scratchpad_step_labels(flat, n_digits).float(),
 }
 positions = {
@@ -105,14 +111,16 @@ positions = {
 }
 print(
     f"验证器训练数据：{flat.shape[0]} 个解，答案正确的占 {labels['结果验证器'].mean():.3f}，"
-    f"每步都正确的占 {labels['过程验证器'].prod(1).mean():.3f}"
+    f"每步都正确的占 {labels['过程验证器'].prod(1).mean():.3f}；留出 {held.shape[0]} 个解"
 )
-bon = {}
+bon, auc = {}, {}
 for name in labels:
     train.set_seed(seed + 4)
     verifier = verifiers.Verifier.from_generator(gen, positions[name])
     train.fit(verifier, verifiers.verifier_loss, (flat, labels[name]), steps=100, batch_size=128,
               lr=3e-3, seed=seed + 4)  # fmt: skip
+    # AUC on the held-out solutions: P(a right one scores above a wrong one); 0.5 is guessing
+    auc[name] = verifiers.roc_auc(verifier.score(held), held_right)
     scores = verifiers.score_candidates(verifier, cands)
     bon[name] = [
         sampling.verifiable_reward(verifiers.best_of_n(cands[:, :n], scores[:, :n]), test.answers)
@@ -120,13 +128,16 @@ for name in labels:
         .item()
         for n in ns
     ]
-    print(f"{name} best-of-N：" + "，".join(f"N={n} {v:.3f}" for n, v in zip(ns, bon[name])))
+    print(
+        f"{name}：留出 AUC {auc[name]:.3f}；best-of-N："
+        + "，".join(f"N={n} {v:.3f}" for n, v in zip(ns, bon[name]))
+    )
 
 # %%
 # 测得的数字
 # ----------
-# 第一个论断：16 票多数投票比只采样一次更准（自洽性的基本主张）；第二个：N = 16 时，
-# 过程验证器挑出的解至少与结果验证器一样准。
+# 论断：16 票多数投票比只采样一次更准（自洽性的基本主张）。过程验证器与结果验证器的
+# best-of-16 只记录、不下结论：这么弱的验证器（见留出 AUC）比较不出两种监督的高下。
 report("直接回答的贪心解码正确率", greedy["直接回答"], key="greedy_direct")
 report("草稿纸的贪心解码正确率", greedy["草稿纸"], key="greedy_scratchpad")
 report("只采样一个草稿纸解的正确率", vote[0], key="sample_1")
@@ -139,15 +150,10 @@ report(
     passed=vote[-1] > vote[0],
 )
 report("16 个候选中至少一个正确的比例", ceiling[-1], key="pass_16")
+report("结果验证器在留出解上的 AUC", auc["结果验证器"], key="auc_orm")
+report("过程验证器在留出解上的 AUC", auc["过程验证器"], key="auc_prm")
 report("结果验证器 best-of-16 的正确率", bon["结果验证器"][-1], key="bon_orm_16")
-report(
-    "过程验证器 best-of-16 的正确率",
-    bon["过程验证器"][-1],
-    key="bon_prm_16",
-    claim="过程验证器挑出的解不比结果验证器差",
-    target=f">= 结果验证器的 {bon['结果验证器'][-1]:.3f}",
-    passed=bon["过程验证器"][-1] >= bon["结果验证器"][-1],
-)
+report("过程验证器 best-of-16 的正确率", bon["过程验证器"][-1], key="bon_prm_16")
 report("草稿纸贪心解码与 16 票投票之差", greedy["草稿纸"] - vote[-1], key="greedy_minus_vote")
 
 # %%
@@ -196,8 +202,8 @@ plt.show()
 # 多数投票比只采样一次更准：16 票的正确率高于单个样本，这是自洽性的基本主张。但在这里它
 # 追不上贪心解码：加法的草稿纸几乎只有一条正确路径，没有多少不同的推理可供投票“互相印证”，
 # 温度 1 的采样反而带进了贪心不会犯的错误。“16 个候选中至少一个正确”的比例远高于任何一种挑选
-# 的结果，说明候选里常有正确的解，难处在于把它挑出来。本例的两个验证器只从 1600 个采样解学习，
-# 区分对错的能力有限；N 越大，挑选越容易落在验证器
+# 的结果，说明候选里常有正确的解，难处在于把它挑出来。本例的两个验证器只从 1280 个采样解学习，
+# 留出解上的 AUC 离 1 很远，区分对错的能力有限；N 越大，挑选越容易落在验证器
 # 误判为高分的错解上，best-of-N 的正确率于是不升反降——Cobbe 等人在候选数很大时也看到了
 # 这种“骗过验证器”的现象。过程验证器与结果验证器的差别在这么弱的验证器上也说明不了什么。
 # 直接回答与草稿纸的对比也要小心：两位数加法的进位链很短，直接回答在这里并不难学。
