@@ -1,26 +1,26 @@
 """
-测试时计算：自洽性投票、结果验证器与过程验证器的 best-of-N
+测试时计算：自洽性投票、结果奖励模型与过程奖励模型的 best-of-N
 ==========================================================
 
 同一个模型、同一道题，测试时多花算力有几种花法：写出更长的推理（草稿纸）、采样多条推理
 再对最终答案投票（*自洽性*\\ ，self-consistency），或者训练一个*验证器*\\ （verifier）
-给每个候选解打分、取分数最高的一个（best-of-N）。验证器又分两种：*结果验证器*\\ （outcome
-reward model，ORM）只学“最终答案对不对”，*过程验证器*\\ （process reward model，PRM）
+给每个候选解打分、取分数最高的一个（best-of-N）。验证器又分两种：*结果奖励模型*\\ （outcome
+reward model，ORM）只学“最终答案对不对”，*过程奖励模型*\\ （process reward model，PRM）
 学“每一步对不对”，一个解的分数是各步得分的乘积。
 
 **论断**\\ （Wang 等 2023；Cobbe 等 2021；Lightman 等 2024）：对采样出的多条思维链做多数投票，
 比只采样一条更准；用验证器从 N 个候选解中挑选，准确率随 N 上升；在 MATH 上，
-过程验证器挑选的正确率高于结果验证器（Lightman 等人的 PRM 从 1860 个候选中挑选，
+过程奖励模型挑选的正确率高于结果奖励模型（Lightman 等人的 PRM 从 1860 个候选中挑选，
 解对 78.2%）。
 
 本例把这些做法放在两位数加法上比较，所有数字都在本次运行中测得：一个 1 层、宽 64 的小 GPT
 用草稿纸格式（见 :ref:`sphx_glr_auto_examples_07_reasoning_plot_scratchpad_addition.py`\\ ）
 只训练 300 步，使贪心解码仍会出错；另一个同样大小的模型直接回答。对 200 道测试题各采样
-N = 16 个解，比较多数投票、结果验证器和过程验证器的 best-of-N。验证器的训练标签都来自
+N = 16 个解，比较多数投票、结果奖励模型和过程奖励模型的 best-of-N。验证器的训练标签都来自
 精确检查：草稿纸的每一列 :math:`a_i\\,b_i\\,c_i\\,s_i\\,c_{i+1}` 都能逐位核对
 （:func:`survey_models.reasoning.verifiers.scratchpad_step_labels`\\ ）。与原文相比，
 模型、题目和候选数都缩小了几个数量级，题目也从三位数加法减为两位数，验证器也只用 1280 个采样解训练。
-过程验证器与结果验证器的比较只记录、不下结论。
+过程奖励模型与结果奖励模型的比较只记录、不下结论。
 换用其他种子（环境变量 ``SURVEY_SEED``\\ ）重跑即可检验；``benchmarks/claims.py`` 汇总
 5 个种子上的结果。
 """
@@ -92,7 +92,7 @@ print("前 N 个中至少一个正确：" + "，".join(f"N={n} {v:.3f}" for n, v
 # 320 个解留出，用来算验证器的 AUC（:func:`survey_models.reasoning.verifiers.roc_auc`\ ：随机取
 # 一个对的解和一个错的解，验证器给对的打分更高的概率，0.5 相当于瞎猜）。两个验证器结构相同（1 层、宽 32 的因果
 # Transformer，:class:`survey_models.reasoning.verifiers.Verifier`\ ），只是读出位置与标签
-# 不同：结果验证器读最后一个词元，过程验证器读每一步的最后一个词元。
+# 不同：结果奖励模型读最后一个词元，过程奖励模型读每一步的最后一个词元。
 ver = task("ver", True)
 ver_cands = sampling.sample_completions(
     gen, ver.x[:, : ver.prompt_length], 8, ver.generated_length, seed=seed + 3
@@ -102,16 +102,16 @@ flat = ver_cands[:n_fit].reshape(-1, ver_cands.shape[-1])
 held = ver_cands[n_fit:].reshape(-1, ver_cands.shape[-1])
 held_right = sampling.verifiable_reward(ver_cands[n_fit:], ver.answers[n_fit:]).reshape(-1)
 labels = {
-    "结果验证器": sampling.verifiable_reward(ver_cands[:n_fit], ver.answers[:n_fit]).reshape(-1, 1),
-    "过程验证器": verifiers.scratchpad_step_labels(flat, n_digits).float(),
+    "结果奖励模型": sampling.verifiable_reward(ver_cands[:n_fit], ver.answers[:n_fit]).reshape(-1, 1),
+    "过程奖励模型": verifiers.scratchpad_step_labels(flat, n_digits).float(),
 }
 positions = {
-    "结果验证器": [flat.shape[1] - 1],
-    "过程验证器": verifiers.scratchpad_step_ends(n_digits),
+    "结果奖励模型": [flat.shape[1] - 1],
+    "过程奖励模型": verifiers.scratchpad_step_ends(n_digits),
 }
 print(
-    f"验证器训练数据：{flat.shape[0]} 个解，答案正确的占 {labels['结果验证器'].mean():.3f}，"
-    f"每步都正确的占 {labels['过程验证器'].prod(1).mean():.3f}；留出 {held.shape[0]} 个解"
+    f"验证器训练数据：{flat.shape[0]} 个解，答案正确的占 {labels['结果奖励模型'].mean():.3f}，"
+    f"每步都正确的占 {labels['过程奖励模型'].prod(1).mean():.3f}；留出 {held.shape[0]} 个解"
 )
 bon, auc = {}, {}
 for name in labels:
@@ -136,7 +136,7 @@ for name in labels:
 # %%
 # 测得的数字
 # ----------
-# 论断：16 票多数投票比只采样一次更准（自洽性的基本主张）。过程验证器与结果验证器的
+# 论断：16 票多数投票比只采样一次更准（自洽性的基本主张）。过程奖励模型与结果奖励模型的
 # best-of-16 只记录、不下结论：这么弱的验证器（见留出 AUC）比较不出两种监督的高下。
 report("直接回答的贪心解码正确率", greedy["直接回答"], key="greedy_direct")
 report("草稿纸的贪心解码正确率", greedy["草稿纸"], key="greedy_scratchpad")
@@ -150,10 +150,10 @@ report(
     passed=vote[-1] > vote[0],
 )
 report("16 个候选中至少一个正确的比例", ceiling[-1], key="pass_16")
-report("结果验证器在留出解上的 AUC", auc["结果验证器"], key="auc_orm")
-report("过程验证器在留出解上的 AUC", auc["过程验证器"], key="auc_prm")
-report("结果验证器 best-of-16 的正确率", bon["结果验证器"][-1], key="bon_orm_16")
-report("过程验证器 best-of-16 的正确率", bon["过程验证器"][-1], key="bon_prm_16")
+report("结果奖励模型在留出解上的 AUC", auc["结果奖励模型"], key="auc_orm")
+report("过程奖励模型在留出解上的 AUC", auc["过程奖励模型"], key="auc_prm")
+report("结果奖励模型 best-of-16 的正确率", bon["结果奖励模型"][-1], key="bon_orm_16")
+report("过程奖励模型 best-of-16 的正确率", bon["过程奖励模型"][-1], key="bon_prm_16")
 report("草稿纸贪心解码与 16 票投票之差", greedy["草稿纸"] - vote[-1], key="greedy_minus_vote")
 
 # %%
@@ -161,8 +161,8 @@ report("草稿纸贪心解码与 16 票投票之差", greedy["草稿纸"] - vote
 # -----------------------
 fig, ax = plt.subplots(figsize=(6.4, 4.0))
 ax.plot(ns, ceiling, "k:", marker=".", label="至少一个正确（上限）")
-ax.plot(ns, bon["过程验证器"], "o-", label="过程验证器 best-of-N")
-ax.plot(ns, bon["结果验证器"], "s-", label="结果验证器 best-of-N")
+ax.plot(ns, bon["过程奖励模型"], "o-", label="过程奖励模型 best-of-N")
+ax.plot(ns, bon["结果奖励模型"], "s-", label="结果奖励模型 best-of-N")
 ax.plot(ns, vote, "^-", label="多数投票（自洽性）")
 ax.axhline(greedy["草稿纸"], color="grey", ls="--", label="贪心解码（草稿纸）")
 ax.set_xscale("log", base=2)
@@ -186,8 +186,8 @@ fig, ax = plt.subplots(figsize=(6.4, 4.0))
 ax.plot([direct_tokens], [greedy["直接回答"]], "D", ms=8, label="贪心：直接回答")
 ax.plot([tokens], [greedy["草稿纸"]], "*", ms=12, label="贪心：草稿纸（更长的推理）")
 ax.plot(costs, vote, "^-", label="多数投票（自洽性）")
-ax.plot(costs, bon["结果验证器"], "s-", label="结果验证器 best-of-N")
-ax.plot(costs, bon["过程验证器"], "o-", label="过程验证器 best-of-N")
+ax.plot(costs, bon["结果奖励模型"], "s-", label="结果奖励模型 best-of-N")
+ax.plot(costs, bon["过程奖励模型"], "o-", label="过程奖励模型 best-of-N")
 ax.set_xscale("log")
 ax.set_xlabel("每道题生成的词元数（对数坐标）")
 ax.set_ylabel("200 道测试题的完全正确率")
@@ -205,7 +205,7 @@ plt.show()
 # 的结果，说明候选里常有正确的解，难处在于把它挑出来。本例的两个验证器只从 1280 个采样解学习，
 # 留出解上的 AUC 离 1 很远，区分对错的能力有限；N 越大，挑选越容易落在验证器
 # 误判为高分的错解上，best-of-N 的正确率于是不升反降——Cobbe 等人在候选数很大时也看到了
-# 这种“骗过验证器”的现象。过程验证器与结果验证器的差别在这么弱的验证器上也说明不了什么。
+# 这种“骗过验证器”的现象。过程奖励模型与结果奖励模型的差别在这么弱的验证器上也说明不了什么。
 # 直接回答与草稿纸的对比也要小心：两位数加法的进位链很短，直接回答在这里并不难学。
 # 本例的模型停在学习曲线陡升的中途，不同种子下各条曲线的绝对高度相差很大；要让验证器真正有用，
 # 需要多得多的采样解和训练步数，超出了本例的计算预算。
