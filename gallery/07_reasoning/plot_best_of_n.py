@@ -101,8 +101,9 @@ n_fit = 160  # problems whose samples train the verifiers; the other 40 are held
 flat = ver_cands[:n_fit].reshape(-1, ver_cands.shape[-1])
 held = ver_cands[n_fit:].reshape(-1, ver_cands.shape[-1])
 held_right = sampling.verifiable_reward(ver_cands[n_fit:], ver.answers[n_fit:]).reshape(-1)
+fit_right = sampling.verifiable_reward(ver_cands[:n_fit], ver.answers[:n_fit]).reshape(-1, 1)
 labels = {
-    "结果奖励模型": sampling.verifiable_reward(ver_cands[:n_fit], ver.answers[:n_fit]).reshape(-1, 1),
+    "结果奖励模型": fit_right,
     "过程奖励模型": verifiers.scratchpad_step_labels(flat, n_digits).float(),
 }
 positions = {
