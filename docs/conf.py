@@ -44,6 +44,7 @@ nb_execution_mode = "off"  # chapters are prose; computation lives in the galler
 # sphinx-gallery writes notebooks next to its pages; they are downloads, not pages.
 exclude_patterns = [
     "_build",
+    "_static/vendor",  # third-party files served as they are (their README is not a page)
     "auto_examples/**/*.ipynb",
     "**/.ipynb_checkpoints",
     "auto_examples/**/*.py",
