@@ -525,3 +525,16 @@ def test_hovering_an_equation_reference_shows_the_typeset_equation(browser, serv
         link,
     )  # MathJax, served by the site, typeset the copy inside the preview
     assert "math" in html
+
+
+def test_hovering_a_figure_mention_shows_the_figure(browser, server):
+    _open_for_hover(browser, server, HOVER_PAGE)
+    link = browser.find_element("css selector", "p a.figure-mention")
+    target = link.get_attribute("href").split("#", 1)[1]
+    caption = browser.execute_script(
+        "return document.getElementById(arguments[0]).querySelector('figcaption').textContent.trim();",
+        target,
+    )
+    assert caption.startswith(link.text.strip() + "\u3000")  # the mention's own figure
+    text, html = _hover(browser, link)
+    assert "<img" in html and " ".join(caption.split())[:20] in " ".join(text.split())

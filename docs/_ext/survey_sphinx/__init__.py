@@ -17,6 +17,7 @@ with the build. Chapters then insert the recorded numbers with the ``{measure}``
 
 The reader's side: sphinx-gallery's strings in Chinese (:mod:`.gallery_zh`), CJK line
 joining (:mod:`.cjk`), glossary links (:mod:`.glossary`) and their hover previews (:mod:`.tips`),
+links from the prose's ``图 N`` to the figure (:mod:`.figure_refs`),
 Chinese search (:mod:`.search`), offline MathJax (:mod:`.assets`), one citation number
 per work (:mod:`.numbering`), per-page BibTeX downloads (:mod:`.downloads`), a faster
 pybtex plugin lookup (:mod:`.pybtex_cache`) and, in the PDF, reference lists in their
@@ -56,6 +57,7 @@ from . import (
     assets,
     cjk,
     downloads,
+    figure_refs,
     freshness,
     gallery_zh,
     glossary,
@@ -123,6 +125,7 @@ def setup(app):
     pybtex_cache.register_entry_point_plugins()
     app.add_role("measure", measures.MeasureRole())
     app.add_post_transform(cjk.JoinCJKLines)
+    figure_refs.setup(app)
     latex.setup(app)
     app.add_js_file(None, body=search.synonyms_script())
     app.add_js_file("zh_search.js")
