@@ -54,6 +54,7 @@ from .._checks import (
     check_seed,
     check_tensor,
 )
+from .rl import kl_k3
 from .sampling import completion_log_probs
 from .tasks import SequenceTask, _make_task
 
@@ -172,10 +173,9 @@ def sequence_kl(
     check_choice("estimator", estimator, ("k1", "k3"))
     if samples.shape[0] == 0:
         raise ValueError("samples must hold at least one sequence, got none")
-    d = completion_log_probs(policy, samples, prompt_length) - completion_log_probs(
-        reference, samples, prompt_length
-    )
-    per_sample = d if estimator == "k1" else torch.expm1(-d) + d  # (5)
+    logp = completion_log_probs(policy, samples, prompt_length)
+    ref_logp = completion_log_probs(reference, samples, prompt_length)
+    per_sample = logp - ref_logp if estimator == "k1" else kl_k3(logp, ref_logp)  # (5)
     return per_sample.mean().item()
 
 

@@ -263,7 +263,7 @@ def kl_k3(log_probs: torch.Tensor, ref_log_probs: torch.Tensor) -> torch.Tensor:
     check_tensor("ref_log_probs", ref_log_probs)
     _same_shape("ref_log_probs", ref_log_probs, log_probs)
     d = ref_log_probs - log_probs
-    return torch.exp(d) - d - 1  # (4)
+    return torch.expm1(d) - d  # (4): e^d − 1 − d, accurate for small d
 
 
 @dataclass(frozen=True)
