@@ -60,6 +60,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from .._checks import (
@@ -335,8 +336,10 @@ def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """ROC AUC of ``scores`` for 0/1 ``labels`` (equation (8)), ties counted one half.
 
     ``scores: (N,)`` floats (higher means "right"), ``labels: (N,)`` in ``{0, 1}`` (bool
-    or numbers), with at least one of each. Computed from the ranks of the scores (tied
-    scores share their mean rank), which equals the count over all (right, wrong) pairs.
+    or numbers), with at least one of each. Computed by scikit-learn's
+    :func:`sklearn.metrics.roc_auc_score` (the area under the ROC curve, which equals the
+    count over all (right, wrong) pairs of equation (8)); this function only checks the
+    input and names what is wrong.
     """
     check_tensor("scores", scores, ndim=1, floating=True)
     check_finite_tensor("scores", scores)
@@ -351,8 +354,4 @@ def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError(f"labels must contain both classes, got {n_pos} ones and {n_neg} zeros")
-    s = scores.double()
-    below = (s[None, :] < s[:, None]).sum(1).double()  # for each score, how many are lower
-    equal = (s[None, :] == s[:, None]).sum(1).double()
-    rank = below + (equal + 1) / 2  # mean 1-based rank among ties
-    return ((rank[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()  # (8)
+    return float(roc_auc_score(pos.cpu().numpy(), scores.detach().double().cpu().numpy()))  # (8)
