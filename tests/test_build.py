@@ -316,6 +316,67 @@ def test_markdown_in_reported_text_is_shown_literally():
     assert escaped == r"1\. a \*b\* \$x\$ \`c\` \{ref\}\`d\` \| e"
 
 
+# --- claims across seeds ------------------------------------------------------------------
+
+
+DELTA = {  # a toy example that reports under a key, as the book's examples do
+    "plot_delta": (
+        "01_toy",
+        "from toy_models.alpha import value",
+        'report("delta value", value(), claim="delta", target="> 1", passed=True, key="delta")',
+    )
+}
+
+
+def _toy_claims_record(root: Path, values: dict[str, list]) -> None:
+    """A ``benchmarks/claims.py`` record for the toy's plot_delta, with the current digest."""
+    from survey_sphinx import seeds as claim_seeds
+
+    package = gf.Package.at("toy_models", root / "src" / "toy_models")
+    source = root / "gallery" / "01_toy" / "plot_delta.py"
+    entry = {"name": "delta value", "target": "> 1", "values": values}
+    record = {
+        "version": claim_seeds.RECORD_VERSION,
+        "seeds": [0, 1, 2, 3, 4],
+        "examples": {
+            "plot_delta": {
+                "digest": claim_seeds.example_digest(source, [package]),
+                "runs": {str(s): "ok" for s in range(5)},
+                "claims": {"delta": entry},
+            }
+        },
+    }
+    path = root / "benchmarks" / "results" / "claims.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+
+
+def test_seeds_role_and_results_column_read_the_record_and_refuse_a_stale_one(tmp_path):
+    root = make_toy(tmp_path, DELTA)
+    (root / "docs" / "index.rst").write_text(TOY_INDEX + "   claims\n")
+    (root / "docs" / "claims.md").write_text(
+        "# Claims\n\n在种子 0 上成立，跨种子：{seeds}`plot_delta/delta`。\n"
+    )
+    values = {"0": [2.0, True], "1": [0.5, False], "2": [1.5, True], "3": [0.25, False],
+              "4": [3.0, True]}  # fmt: skip
+    _toy_claims_record(root, values)
+    result, _ = build_toy(root)
+    assert ok(result), show(result)
+    page = (root / "docs/_build/html/claims.html").read_text()
+    assert "5 个种子中 3 个达到目标（最小 0.250，中位数 1.50，最大 3.00）" in page
+    assert 'href="results.html#claims-across-seeds"' in page
+    text = (root / "docs" / "results.md").read_text()
+    assert "(claims-across-seeds)=" in text and "  - 跨种子" in text
+    assert "  - 3/5 ⚠ 未确立" in text  # delta's row; examples without a record get "—"
+    assert "未确立的论断（1 项）" in text
+    # a change to a module the example imports makes the record stale: refused
+    (root / "src" / "toy_models" / "common.py").write_text("SCALE = 1  # changed\n")
+    result, _ = build_toy(root)
+    assert not ok(result)
+    assert "seeds: plot_delta (or a module it imports) changed since claims.json" in show(result)
+    assert "  - 过期" in (root / "docs" / "results.md").read_text()
+
+
 # --- offline ----------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ CHAPTERS = sorted((ROOT / "docs" / "survey").glob("[0-9][0-9]-*.md"))
 GALLERY = ROOT / "gallery"
 
 MEASURE = re.compile(r"\{measure\}`([^`]*)`")
+SEEDS = re.compile(r"\{seeds\}`([^`]*)`")
+CLAIMS_RECORD = ROOT / "benchmarks" / "results" / "claims.json"
 ROLE = re.compile(r"\{[a-z:]+\}`[^`]*`")
 CITE = re.compile(r"\{cite(:[a-z]+)?\}`")
 # Words by which a sentence says that the book itself measured something.
@@ -107,6 +109,56 @@ def test_keys_are_unique_within_an_example():
         if len(set(ks)) < len(ks)
     }
     assert not repeated
+
+
+def _claims_record() -> dict:
+    return json.loads(CLAIMS_RECORD.read_text(encoding="utf-8"))
+
+
+def test_every_seeds_reference_names_a_current_claim_of_the_record():
+    """``{seeds}`` shows a spread that the current code produced (the build refuses the
+    rest too; this finds it without building)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    from survey_sphinx import freshness, seeds
+
+    record = _claims_record()
+    packages = [freshness.Package.find("survey_models")]
+    bad = []
+    for chapter in CHAPTERS:
+        for target in SEEDS.findall(chapter.read_text(encoding="utf-8")):
+            stem, _, rest = target.partition("/")
+            key = rest.partition(":")[0]
+            example = record["examples"].get(stem)
+            script = next(GALLERY.glob(f"*/{stem}.py"), None)
+            if example is None or script is None:
+                bad.append(f"{chapter.name}: {target}: no record of {stem}")
+            elif key not in example["claims"]:
+                bad.append(f"{chapter.name}: {target}: the record of {stem} has no claim {key!r}")
+            elif example["digest"] != seeds.example_digest(script, packages):
+                bad.append(f"{chapter.name}: {target}: {stem} changed since; rerun claims.py")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_claim_not_established_across_seeds_is_restated_in_a_chapter():
+    """Issue 19: a claim met by fewer than 4 of 5 seeds is restated with its spread."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    from survey_sphinx import seeds
+
+    record = _claims_record()
+    cited = {t.partition(":")[0] for c in CHAPTERS for t in SEEDS.findall(c.read_text("utf-8"))}
+    weak = [
+        f"{stem}/{key}"
+        for stem, example in record["examples"].items()
+        for key, entry in example["claims"].items()
+        if not (found := seeds.spread(entry, record["seeds"])) or not found.established
+    ]
+    assert weak, "the record holds no weak claim: this check would pass vacuously"
+    missing = [claim for claim in weak if claim not in cited]
+    assert not missing, "restate these with {seeds} in their chapter:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)

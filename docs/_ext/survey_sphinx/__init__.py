@@ -13,7 +13,8 @@ runs at the default priority 500, between our two steps)::
 Around every example (in the process that runs it) the ``reset_modules`` hook
 :func:`.runs.around_example` times it, keeps the network blocked and ends the process
 with the build. Chapters then insert the recorded numbers with the ``{measure}`` role
-(:mod:`.measures`).
+(:mod:`.measures`), and the spread of a claim over the seeds of ``benchmarks/claims.py``'s
+committed record with the ``{seeds}`` role (:mod:`.seeds`).
 
 The reader's side: sphinx-gallery's strings in Chinese (:mod:`.gallery_zh`), CJK line
 joining (:mod:`.cjk`), glossary links (:mod:`.glossary`) and their hover previews (:mod:`.tips`),
@@ -38,6 +39,8 @@ Configuration is through ``conf.py`` (or ``-D name=value``):
 ``survey_mathjax``               ``local`` (served by the site) or ``cdn``
 ``survey_citation_file``         the book's ``CITATION.cff`` (:mod:`.scholar`)
 ``survey_scholar_pages``         pages that get Google Scholar ``citation_*`` tags
+``survey_claims_record``         ``benchmarks/claims.py``'s record of the claims over
+                                 five seeds (:mod:`.seeds`)
 ===============================  =====================================================
 
 Environment variables the build sets for the processes that run examples (not for
@@ -70,6 +73,7 @@ from . import (
     scheduler,
     scholar,
     search,
+    seeds,
     shards,
     tips,
 )
@@ -120,10 +124,14 @@ def setup(app):
     app.add_config_value("survey_mathjax", "local", "html", types=[str])
     app.add_config_value("survey_citation_file", "../CITATION.cff", "html", types=[str])
     app.add_config_value("survey_scholar_pages", ["survey/[0-9]*"], "html", types=[list])
+    app.add_config_value(
+        "survey_claims_record", "../benchmarks/results/claims.json", "env", types=[str]
+    )
 
     numbering.number_by_bib_order()
     pybtex_cache.register_entry_point_plugins()
     app.add_role("measure", measures.MeasureRole())
+    app.add_role("seeds", seeds.SeedsRole())
     app.add_post_transform(cjk.JoinCJKLines)
     figure_refs.setup(app)
     latex.setup(app)

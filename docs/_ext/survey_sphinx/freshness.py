@@ -59,7 +59,12 @@ class Package:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             return None
-        root = Path(next(iter(spec.submodule_search_locations))).resolve()
+        return cls.at(name, Path(next(iter(spec.submodule_search_locations))))
+
+    @classmethod
+    def at(cls, name: str, root: Path) -> Package:
+        """The package ``name`` whose files are under ``root``."""
+        root = root.resolve()
         modules: dict[str, Path] = {}
         data_files: dict[str, list[Path]] = {}
         for path in sorted(root.rglob("*")):
@@ -174,12 +179,19 @@ def _sha256(path: Path) -> str:
     return _file_facts(path, None)[0]
 
 
+def example_dependency_files(
+    example: Path, packages: list[Package], extra_roots: set[str] = frozenset()
+) -> dict[str, Path]:
+    """``{module or data file: path}`` of everything tracked that ``example`` loads."""
+    return dependencies(set(extra_roots) | _file_facts(example, None)[1], packages)
+
+
 def example_dependencies(
     example: Path, packages: list[Package], extra_roots: set[str] = frozenset()
 ) -> dict[str, str]:
     """``{module or data file: sha256}`` of everything tracked that ``example`` loads."""
-    roots = set(extra_roots) | _file_facts(example, None)[1]
-    return {name: _sha256(path) for name, path in sorted(dependencies(roots, packages).items())}
+    files = example_dependency_files(example, packages, extra_roots)
+    return {name: _sha256(path) for name, path in sorted(files.items())}
 
 
 def digest(deps: dict[str, str]) -> str:
@@ -347,7 +359,7 @@ def _logger():
     return logging.getLogger(__name__)
 
 
-def _tracked_packages(app) -> list[Package]:
+def tracked_packages(app) -> list[Package]:
     packages = []
     for name in app.config.survey_freshness_packages:
         pkg = Package.find(name)
@@ -361,7 +373,7 @@ def _tracked_packages(app) -> list[Package]:
 def invalidate_stale_examples(app) -> None:
     """``builder-inited`` (before sphinx-gallery): delete the md5 of stale examples."""
     gallery_conf = app.config.sphinx_gallery_conf
-    packages = _tracked_packages(app)
+    packages = tracked_packages(app)
     extra = _reset_roots(gallery_conf, packages)
     log = _logger()
     current: dict[str, str] = {}
@@ -424,7 +436,7 @@ def recheck_after_build(app, exception) -> None:
     if not recorded:
         return
     gallery_conf = app.config.sphinx_gallery_conf
-    packages = _tracked_packages(app)
+    packages = tracked_packages(app)
     extra = _reset_roots(gallery_conf, packages)
     for example in gallery_examples(Path(app.srcdir), gallery_conf):
         before = recorded.get(str(example.source))

@@ -17,12 +17,14 @@ does not re-read it. It is generated: do not edit it (it is in ``.gitignore``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import freshness as gf
+from . import seeds as sd
 
 PAGE_TITLE = "实验结果总览"
 _VERDICT = {True: "✓ 达到", False: "✗ 未达到", None: "仅记录"}
@@ -138,8 +140,41 @@ def _fmt_value(m: dict) -> str:
     return md_escape(f"{m.get('name', '')} = {text}" + (f" {unit}" if unit else ""))
 
 
-def render(rows: list[Row], examples_root: Path) -> str:
-    """The page's MyST source (deterministic for the same inputs)."""
+def _seed_section(rows: list[Row], claims: sd.Record | None) -> list[str]:
+    # What the 跨种子 column means, and the claims that do not hold across seeds.
+    if claims is None or not claims.examples:
+        return []
+    n = len(claims.seeds)
+    lines = [
+        f"({sd.SEED_TABLE_LABEL})=",
+        "## 跨种子的检验",
+        "",
+        f"本站以种子 0 构建。`benchmarks/claims.py` 在种子 {claims.seeds[0]}–{claims.seeds[-1]} "
+        f"上各重跑一遍每个示例（不在构建中运行：它的计算量约为 {n} 次构建），记录提交在 "
+        "`benchmarks/results/claims.json`；下表“跨种子”一列是达到目标的种子数。"
+        f"达到目标的种子少于 {math.ceil(sd.ESTABLISHED * n)} 个（{sd.ESTABLISHED:.0%}）的论断"
+        "标为“⚠ 未确立”："
+        "在这一余量下它取决于种子，而不是方法。示例或它导入的模块在记录之后改动过的，标为“过期”。",
+        "",
+    ]
+    weak = []
+    for row in rows:
+        for m in row.measurements:
+            result, _ = claims.lookup(row.example.stem, m.get("key") or m.get("name") or "")
+            if result is not None and not result.established:
+                weak.append(
+                    f"- {{ref}}`{row.label}`：{md_escape(m.get('claim') or m.get('name'))}，"
+                    f"{md_escape(result.text())}。"
+                )
+    if weak:
+        lines += [f"未确立的论断（{len(weak)} 项）：", "", *weak, ""]
+    return lines
+
+
+def render(rows: list[Row], examples_root: Path, claims: sd.Record | None = None) -> str:
+    """The page's MyST source (deterministic for the same inputs).
+
+    ``claims``, the record of ``benchmarks/claims.py``, adds the 跨种子 column."""
     n_meas = sum(len(r.measurements) for r in rows)
     n_pass = sum(m.get("passed") is True for r in rows for m in r.measurements)
     n_fail = sum(m.get("passed") is False for r in rows for m in r.measurements)
@@ -175,6 +210,8 @@ def render(rows: list[Row], examples_root: Path) -> str:
             + "。",
             "",
         ]
+    lines += _seed_section(rows, claims)
+    with_seeds = bool(claims and claims.examples)
     folders: dict[str, list[Row]] = {}
     for row in rows:
         folders.setdefault(row.folder, []).append(row)
@@ -186,7 +223,7 @@ def render(rows: list[Row], examples_root: Path) -> str:
             "",
             "```{list-table}",
             ":header-rows: 1",
-            ":widths: 24 34 22 12 8",
+            ":widths: 22 32 20 12 8 6" if with_seeds else ":widths: 24 34 22 12 8",
             ":class: survey-results",
             "",
             "* - 示例",
@@ -194,6 +231,7 @@ def render(rows: list[Row], examples_root: Path) -> str:
             "  - 测得",
             "  - 目标",
             "  - 结论",
+            *(["  - 跨种子"] if with_seeds else []),
         ]
         for row in frows:
             cost = " · ".join(
@@ -210,14 +248,19 @@ def render(rows: list[Row], examples_root: Path) -> str:
             measurements = row.measurements or [None]
             for i, m in enumerate(measurements):
                 lines += head if i == 0 else ["* - "]
+                seed_cell = ["  - —"] if with_seeds else []
                 if m is None:
                     lines += ["  - （未报告）", "  - —", "  - —", f"  - {md_escape(row.verdict)}"]
+                    lines += seed_cell
                     continue
+                if with_seeds and m.get("passed") is not None:
+                    seed_cell = [f"  - {sd.cell(claims, row.example.stem, m)}"]
                 lines += [
                     f"  - {md_escape(m.get('claim') or '（未给出）')}",
                     f"  - {_fmt_value(m)}",
                     f"  - {md_escape(m.get('target') or '—')}",
                     f"  - {_VERDICT.get(m.get('passed'), '仅记录')}",
+                    *seed_cell,
                 ]
         lines += ["```", ""]
     return "\n".join(lines)
@@ -233,7 +276,7 @@ def write_results_page(app) -> None:
         srcdir / (examples_dirs if isinstance(examples_dirs, str) else examples_dirs[0])
     ).resolve()
     rows = collect_rows(srcdir, gallery_conf, results)
-    text = render(rows, examples_root)
+    text = render(rows, examples_root, sd.record(app))
     page = srcdir / app.config.survey_results_page
     if not page.exists() or page.read_text(encoding="utf-8") != text:
         page.write_text(text, encoding="utf-8")
