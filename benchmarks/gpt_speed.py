@@ -11,15 +11,20 @@ context and reading the last position) with the same parameters as ours: after c
 our weights into it, its logits must equal ours (printed as a sanity check). A third
 model is a stack of ``torch.nn.TransformerEncoderLayer`` (pre-norm, GELU, causal mask)
 with the same embeddings and head. Timings are interleaved (A, B, C, B, C, A, ...: the
-order rotates each round) on one thread and the medians compared: ratio = reference time /
-our time, so > 1 means ours is faster. The machine may be shared: read the ratios, not the
-absolute times.
+order rotates each round) on one thread. Ratio = reference time / our time, so > 1 means
+ours is faster; it is computed per round (the models of one round ran within a second of
+each other, under the same load) and the report gives the median of the per-round ratios
+and their interquartile range. The machine may be shared: read the ratios, not the
+absolute times. ``--out FILE`` also writes the report there (e.g.
+``benchmarks/results/gpt_speed.txt``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import torch
@@ -138,6 +143,13 @@ class TorchStack(nn.Module):
 
 
 # --- timing -------------------------------------------------------------------------------
+def paired_ratio(baseline: list[float], ours: list[float]) -> str:
+    """Median and interquartile range of the per-round ratios baseline / ours."""
+    ratios = sorted(b / o for b, o in zip(baseline, ours))
+    q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return f"{med:.3f} (IQR {q1:.3f}-{q3:.3f}, {len(ratios)} rounds)"
+
+
 def train_step_timer(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
@@ -153,13 +165,33 @@ def train_step_timer(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     return step
 
 
+class Tee:
+    """Write to several streams (the terminal and ``--out``)."""
+
+    def __init__(self, *streams) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> None:
+        for stream in self.streams:
+            stream.write(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=tuple(CONFIGS), default="tiny")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (default by config)")
     parser.add_argument("--new-tokens", type=int, default=None, help="default: the context")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=argparse.FileType("a", encoding="utf-8"), default=None)
     args = parser.parse_args()
+    if args.repeats is None:
+        args.repeats = 40 if args.config == "tiny" else 10
+    if args.out is not None:
+        sys.stdout = Tee(sys.stdout, args.out)
     torch.set_num_threads(args.threads)
     cfg = CONFIGS[args.config]
     block, batch = cfg["block"], cfg["batch"]
@@ -174,6 +206,12 @@ def main() -> None:
     y = torch.randint(VOCAB, (batch, block))
     with torch.no_grad():
         diff = (ours(x) - ref(x)).abs().max().item()
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"# gpt_speed — {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; torch "
+        f"{torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
+        f"load average at start {load}"
+    )
     print(f"config {args.config}: {sizes}, context {block}, batch {batch}, threads {args.threads}")
     print(f"parameters: ours {n_ours:,}, reference {n_ref:,}; max |logit difference| {diff:.2e}")
     assert n_ours == n_ref, "parameter counts differ"
@@ -196,10 +234,8 @@ def main() -> None:
     print("train step (median s, tokens/s):")
     for name, t in med.items():
         print(f"  {name:10s} {t:.4f} s  {tok / t:10,.0f} tokens/s")
-    print(
-        f"  ratio reference/ours {med['reference'] / med['ours']:.3f}   "
-        f"torch/ours {med['torch'] / med['ours']:.3f}"
-    )
+    print(f"  ratio reference/ours {paired_ratio(times['reference'], times['ours'])}")
+    print(f"  ratio torch/ours     {paired_ratio(times['torch'], times['ours'])}")
 
     # generation: one sequence, a short prompt, fill the context
     new = args.new_tokens or block - 8
@@ -219,7 +255,7 @@ def main() -> None:
     for k in kinds:
         gen(k)
     gtimes: dict[str, list[float]] = {k: [] for k in kinds}
-    for r in range(max(3, args.repeats // 2)):
+    for r in range(max(5, args.repeats // 2)):
         for k in kinds[r % 3 :] + kinds[: r % 3]:
             gtimes[k].append(gen(k))
     gmed = {k: statistics.median(t) for k, t in gtimes.items()}
@@ -231,8 +267,15 @@ def main() -> None:
     for k, t in gmed.items():
         print(f"  {k:14s} {t:.4f} s  {new / t:10,.0f} tokens/s")
     print(
-        f"  ratio reference/ours uncached {gmed['reference'] / gmed['ours uncached']:.3f}   "
-        f"reference/ours cached {gmed['reference'] / gmed['ours cached']:.3f}"
+        "  ratio reference/ours uncached "
+        f"{paired_ratio(gtimes['reference'], gtimes['ours uncached'])}"
+    )
+    print(
+        f"  ratio reference/ours cached   {paired_ratio(gtimes['reference'], gtimes['ours cached'])}"
+    )
+    print(
+        "  ratio ours uncached/ours cached "
+        f"{paired_ratio(gtimes['ours uncached'], gtimes['ours cached'])}"
     )
 
 
