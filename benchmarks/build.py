@@ -71,9 +71,9 @@ _IGNORE_NAMES = shutil.ignore_patterns(
 _IGNORE_PATHS = {
     "docs/results.md",
     "docs/sg_execution_times.rst",
-    "benchmarks/results",
+    "benchmarks/results/build.txt",
     "build.log",
-}  # build outputs, relative to the project root
+}  # build outputs, relative to the project root (claims.json is an input of the book)
 
 
 def copy_project(dest: Path, source: Path = ROOT) -> Path:
