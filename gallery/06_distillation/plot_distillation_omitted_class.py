@@ -62,6 +62,10 @@ print(
 # 软目标学生最小化式 (6.2) 在 :math:`\alpha=1` 时的形式
 # :math:`T^2\,\mathrm{KL}(q^{(T)}_{\text{教师}}\,\|\,q^{(T)}_{\text{学生}})`；
 # 硬标签学生最小化普通交叉熵。两者结构、优化器、轮数、种子都相同，各训练 3 个种子。
+#
+# 学生用 Adam、学习率 1e-3 训练 100 轮。:math:`T=20` 的软目标很平，关于 3 的信息藏在各类
+# 概率的细小差别里，学生最后才学到它们：只训练 60 轮时软目标损失还远没有收敛，调整前后
+# 认出的 3 都更少，偏置调整后的准确率随种子（即教师与验证集的划分）在 0.9 上下摆动。
 omitted = 3
 x_tf, y_tf = kd.drop_class(x_tr, y_tr, omitted)
 t_logits = kd.teacher_logits(teacher, x_tf)
@@ -77,7 +81,7 @@ def train_student(hidden: tuple[int, ...], seed: int, loss_fn, tensors) -> MLP:
     """One student; both kinds of target get the same architecture, optimiser, epochs, seed."""
     train.set_seed(seed)
     student = MLP(64, hidden, 10)
-    train.fit(student, loss_fn, tensors, epochs=60, lr=1e-3, seed=seed)
+    train.fit(student, loss_fn, tensors, epochs=100, lr=1e-3, seed=seed)
     return student
 
 
