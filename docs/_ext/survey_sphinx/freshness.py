@@ -124,14 +124,15 @@ _FILE_CACHE: dict[tuple[str, int, int, str | None], tuple] = {}
 
 
 def _file_facts(path: Path, module: str | None) -> tuple[str, set[str], set[str]]:
-    """(sha256, imported names, string constants) of a file, cached by path and stat."""
+    """(sha256, imported names, the file names its string constants could name) of a
+    file, cached by path and stat."""
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size, module)
     if key not in _FILE_CACHE:
         data = path.read_bytes()
         tree = _parse(path)
         names = imported_names(tree, module, path.name == "__init__.py") if tree else set()
-        strings = _string_constants(tree) if tree else set()
+        strings = {Path(text).name for text in _string_constants(tree) if text} if tree else set()
         _FILE_CACHE[key] = (hashlib.sha256(data).hexdigest(), names, strings)
     return _FILE_CACHE[key]
 
@@ -169,8 +170,8 @@ def dependencies(roots: set[str], packages: list[Package]) -> dict[str, Path]:
         _, names, strings = _file_facts(path, name)
         for dep in names:
             todo.extend(n for n in _with_parents(dep) if n in known and n not in found)
-        for text in strings:
-            for data in pkg.data_files.get(Path(text).name, []) if text else []:
+        for file_name in strings:
+            for data in pkg.data_files.get(file_name, []):
                 found[f"{pkg.name}/{data.relative_to(pkg.root).as_posix()}"] = data
     return found
 
