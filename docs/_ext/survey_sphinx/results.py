@@ -163,8 +163,9 @@ def _seed_section(rows: list[Row], claims: sd.Record | None) -> list[str]:
             result, _ = claims.lookup(row.example.stem, m.get("key") or m.get("name") or "")
             if result is not None and not result.established:
                 weak.append(
-                    f"- {{ref}}`{row.label}`：{md_escape(m.get('claim') or m.get('name'))}，"
-                    f"{md_escape(result.text())}。"
+                    f"- {{ref}}`{row.label}`：{md_escape(m.get('name'))}，"
+                    f"{md_escape(result.text())}"
+                    + (f"；论断：{md_escape(m['claim'])}。" if m.get("claim") else "。")
                 )
     if weak:
         lines += [f"未确立的论断（{len(weak)} 项）：", "", *weak, ""]
