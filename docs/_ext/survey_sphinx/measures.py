@@ -86,7 +86,39 @@ def example_label(srcdir: Path, gallery_conf: dict, stem: str) -> str | None:
     return None
 
 
-class MeasureRole(SphinxRole):
+def linked(text: str, css_class: str, label: str | None):
+    """``text`` in a span of ``css_class``, as a link to the reference ``label`` (if any)."""
+    shown = nodes.inline(text, text, classes=[css_class])
+    if label is None:
+        return shown
+    return addnodes.pending_xref(
+        text,
+        shown,
+        refdomain="std",
+        reftype="ref",
+        reftarget=label,
+        refexplicit=True,
+        refwarn=True,
+    )
+
+
+class RecordRole(SphinxRole):
+    """A role that inserts a recorded number; when it cannot, it warns (an error under
+    ``-W``) and shows its own source."""
+
+    subtype = "measure"
+
+    def _fail(self, message: str):
+        logger.warning(
+            f"{self.subtype}: {message}",
+            location=self.get_location(),
+            type="survey",
+            subtype=self.subtype,
+        )
+        return [nodes.problematic(self.rawtext, self.rawtext)], []
+
+
+class MeasureRole(RecordRole):
     """``{measure}`plot_example/key[:spec]```: a number this build measured."""
 
     def run(self):
@@ -116,23 +148,5 @@ class MeasureRole(SphinxRole):
                 text = format_value(float(found[0]["value"]), spec)
         except (ValueError, TypeError) as exc:
             return self._fail(f"cannot format {stem}/{key} with {spec!r}: {exc}")
-        shown = nodes.inline(text, text, classes=["survey-measure"])
         label = example_label(Path(self.env.srcdir), self.config.sphinx_gallery_conf, stem)
-        if label is None:
-            return [shown], []
-        ref = addnodes.pending_xref(
-            text,
-            shown,
-            refdomain="std",
-            reftype="ref",
-            reftarget=label,
-            refexplicit=True,
-            refwarn=True,
-        )
-        return [ref], []
-
-    def _fail(self, message: str):
-        logger.warning(
-            f"measure: {message}", location=self.get_location(), type="survey", subtype="measure"
-        )
-        return [nodes.problematic(self.rawtext, self.rawtext)], []
+        return [linked(text, "survey-measure", label)], []

@@ -26,15 +26,8 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from docutils import nodes
-from sphinx import addnodes
-from sphinx.util import logging
-from sphinx.util.docutils import SphinxRole
-
 from . import freshness as gf
-from .measures import format_value
-
-logger = logging.getLogger(__name__)
+from .measures import RecordRole, format_value, linked
 
 RECORD_VERSION = 1
 ESTABLISHED = 0.8  # share of seeds that must meet a claim's target
@@ -42,9 +35,14 @@ SEED_TABLE_LABEL = "claims-across-seeds"  # the results page's section
 _TARGET = re.compile(r"(?P<example>plot_[A-Za-z0-9_]+)/(?P<key>[a-z0-9_]+)(?::(?P<spec>.+))?")
 
 
-def example_digest(source: Path, packages: list[gf.Package]) -> str:
-    """What a cross-seed record depends on: the example's source and the modules it imports."""
-    deps = gf.example_dependencies(source, packages)
+def example_digest(
+    source: Path, packages: list[gf.Package], files: dict[str, Path] | None = None
+) -> str:
+    """What a cross-seed record depends on: the example's source and the modules it imports
+    (``files``, from :func:`.freshness.example_dependency_files`, when already known)."""
+    if files is None:
+        files = gf.example_dependency_files(source, packages)
+    deps = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
     own = hashlib.sha256(source.read_bytes()).hexdigest()
     return hashlib.sha256(f"{own}\0{gf.digest(deps)}".encode()).hexdigest()
 
@@ -97,8 +95,8 @@ class Record:
         self.files: dict[str, list[Path]] = {}  # what a page citing the record depends on
         for ex in gf.gallery_examples(srcdir, gallery_conf):
             if ex.stem in self.examples:
-                self.current[ex.stem] = example_digest(ex.source, packages)
                 deps = gf.example_dependency_files(ex.source, packages)
+                self.current[ex.stem] = example_digest(ex.source, packages, deps)
                 self.files[ex.stem] = [ex.source, *deps.values()]
 
     def stale(self, stem: str) -> bool:
@@ -150,8 +148,10 @@ def cell(rec: Record, stem: str, measurement: dict) -> str:
     return f"{result.met}/{result.seeds}{mark}"
 
 
-class SeedsRole(SphinxRole):
+class SeedsRole(RecordRole):
     """``{seeds}`plot_example/key[:spec]```: a claim's spread over the recorded seeds."""
+
+    subtype = "seeds"
 
     def run(self):
         match = _TARGET.fullmatch(self.text.strip())
@@ -168,20 +168,4 @@ class SeedsRole(SphinxRole):
             text = result.text(match["spec"])
         except (ValueError, TypeError) as exc:
             return self._fail(f"cannot format {self.text!r}: {exc}")
-        shown = nodes.inline(text, text, classes=["survey-seeds"])
-        ref = addnodes.pending_xref(
-            text,
-            shown,
-            refdomain="std",
-            reftype="ref",
-            reftarget=SEED_TABLE_LABEL,
-            refexplicit=True,
-            refwarn=True,
-        )
-        return [ref], []
-
-    def _fail(self, message: str):
-        logger.warning(
-            f"seeds: {message}", location=self.get_location(), type="survey", subtype="seeds"
-        )
-        return [nodes.problematic(self.rawtext, self.rawtext)], []
+        return [linked(text, "survey-seeds", SEED_TABLE_LABEL)], []
