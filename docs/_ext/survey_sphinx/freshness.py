@@ -176,7 +176,8 @@ def dependencies(roots: set[str], packages: list[Package]) -> dict[str, Path]:
     return found
 
 
-def _sha256(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (cached with the file's other facts)."""
     return _file_facts(path, None)[0]
 
 
@@ -192,7 +193,7 @@ def example_dependencies(
 ) -> dict[str, str]:
     """``{module or data file: sha256}`` of everything tracked that ``example`` loads."""
     files = example_dependency_files(example, packages, extra_roots)
-    return {name: _sha256(path) for name, path in sorted(files.items())}
+    return {name: file_digest(path) for name, path in sorted(files.items())}
 
 
 def digest(deps: dict[str, str]) -> str:

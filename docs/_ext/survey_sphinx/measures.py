@@ -39,7 +39,9 @@ from . import freshness as gf
 
 logger = logging.getLogger(__name__)
 
-_TARGET = re.compile(r"(?P<example>plot_[A-Za-z0-9_]+)/(?P<key>[a-z0-9_]+)(?::(?P<spec>.+))?")
+ROLE_TARGET = re.compile(  # plot_example/key[:spec], the text of both roles
+    r"(?P<example>plot_[A-Za-z0-9_]+)/(?P<key>[a-z0-9_]+)(?::(?P<spec>.+))?"
+)
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -122,7 +124,7 @@ class MeasureRole(RecordRole):
     """``{measure}`plot_example/key[:spec]```: a number this build measured."""
 
     def run(self):
-        match = _TARGET.fullmatch(self.text.strip())
+        match = ROLE_TARGET.fullmatch(self.text.strip())
         if not match:
             return self._fail(
                 f"expected 'plot_example/key' or 'plot_example/key:spec', got {self.text!r}"

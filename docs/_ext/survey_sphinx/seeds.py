@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import freshness as gf
-from .measures import RecordRole, format_value, linked
+from .measures import ROLE_TARGET, RecordRole, format_value, linked
 
 RECORD_VERSION = 1
 ESTABLISHED = 0.8  # share of seeds that must meet a claim's target
 SEED_TABLE_LABEL = "claims-across-seeds"  # the results page's section
-_TARGET = re.compile(r"(?P<example>plot_[A-Za-z0-9_]+)/(?P<key>[a-z0-9_]+)(?::(?P<spec>.+))?")
 
 
 def example_digest(
@@ -42,8 +40,8 @@ def example_digest(
     (``files``, from :func:`.freshness.example_dependency_files`, when already known)."""
     if files is None:
         files = gf.example_dependency_files(source, packages)
-    deps = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
-    own = hashlib.sha256(source.read_bytes()).hexdigest()
+    deps = {name: gf.file_digest(path) for name, path in files.items()}
+    own = gf.file_digest(source)
     return hashlib.sha256(f"{own}\0{gf.digest(deps)}".encode()).hexdigest()
 
 
@@ -154,7 +152,7 @@ class SeedsRole(RecordRole):
     subtype = "seeds"
 
     def run(self):
-        match = _TARGET.fullmatch(self.text.strip())
+        match = ROLE_TARGET.fullmatch(self.text.strip())
         if not match:
             return self._fail(f"expected 'plot_example/key[:spec]', got {self.text!r}")
         rec = record(self.env.app)
