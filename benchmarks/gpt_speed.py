@@ -102,10 +102,7 @@ def copy_into_reference(ours: GPT, ref: RefGPT) -> None:
     ref.wpe.weight.copy_(ours.position_embedding.weight)
     for a, r in zip(ours.blocks, ref.h):
         att = a.self_attn
-        r.attn.c_attn.weight.copy_(
-            torch.cat([att.q_proj.weight, att.k_proj.weight, att.v_proj.weight])
-        )
-        r.attn.c_attn.bias.copy_(torch.cat([att.q_proj.bias, att.k_proj.bias, att.v_proj.bias]))
+        r.attn.c_attn.load_state_dict(att.in_proj.state_dict())  # rows [W^Q; W^K; W^V]
         r.attn.c_proj.load_state_dict(att.out_proj.state_dict())
         r.ln_1.load_state_dict(a.norm1.state_dict())
         r.ln_2.load_state_dict(a.norm2.state_dict())

@@ -442,13 +442,58 @@ def test_multihead_per_head_mask_matches_torch():
             torch.testing.assert_close(w, expected_w, rtol=1e-5, atol=ATOL)
 
 
+@pytest.mark.parametrize("n_kv_head", [4, 2, 1])
+def test_packed_projection_draws_what_three_linear_layers_draw(n_kv_head):
+    # in_proj's rows [W^Q; W^K; W^V] get exactly the numbers (and consume exactly the
+    # random stream) of three nn.Linear layers built in order, so seeds keep their meaning.
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 4, n_kv_head=n_kv_head)
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    d_kv = 4 * n_kv_head
+    three = [nn.Linear(16, 16), nn.Linear(16, d_kv), nn.Linear(16, d_kv)]
+    out_proj = nn.Linear(16, 16)
+    assert torch.equal(torch.rand(3), after)
+    for (w, b), lin in zip(mha.projection_weights(), three):
+        assert torch.equal(w, lin.weight) and torch.equal(b, lin.bias)
+    assert torch.equal(mha.out_proj.weight, out_proj.weight)
+    assert mha.packed and [n for n, _ in mha.named_parameters()] == [
+        "in_proj.weight",
+        "in_proj.bias",
+        "out_proj.weight",
+        "out_proj.bias",
+    ]
+
+
+def test_packed_projection_is_three_projections_and_other_widths_are_not_packed():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2, n_kv_head=1).double()
+    x, mem = torch.randn(2, 3, 8, dtype=torch.float64), torch.randn(2, 5, 8, dtype=torch.float64)
+    (wq, bq), (wk, bk), (wv, bv) = mha.projection_weights()
+    for (q, k, v), source in ((mha.project(x), x), (mha.project(x, mem), mem)):
+        torch.testing.assert_close(q, x @ wq.T + bq, atol=1e-12, rtol=0)
+        torch.testing.assert_close(k, source @ wk.T + bk, atol=1e-12, rtol=0)
+        torch.testing.assert_close(v, source @ wv.T + bv, atol=1e-12, rtol=0)
+    # the views are the layer: writing into one changes what the module computes
+    with torch.no_grad():
+        wv.zero_(), bv.fill_(1.0)
+    assert torch.equal(mha.project(x)[2], torch.ones(2, 3, 4, dtype=torch.float64))
+    cross = MultiHeadAttention(8, 2, kdim=6, vdim=6)
+    assert not cross.packed and not hasattr(cross, "in_proj")
+    assert [tuple(w.shape) for w, _ in cross.projection_weights()] == [(8, 8), (8, 6), (8, 6)]
+    plain = MultiHeadAttention(8, 2, bias=False)
+    assert [b for _, b in plain.projection_weights()] == [None, None, None]
+    with pytest.raises(ValueError, match="key"):
+        mha.project(x, torch.randn(2, 5, 6))
+
+
 def test_multihead_heads_are_split_and_concatenated_in_order():
     # Head i must read dimensions [i*d_head, (i+1)*d_head) of each projection.
     torch.manual_seed(0)
     mha = MultiHeadAttention(8, 2, fast=False).eval()
     x, mem = torch.randn(2, 3, 8), torch.randn(2, 4, 8)
     out, w = mha(x, mem)
-    q, k, v = mha.q_proj(x), mha.k_proj(mem), mha.v_proj(mem)
+    q, k, v = mha.project(x, mem)
     heads = []
     for i in range(2):
         s = slice(4 * i, 4 * i + 4)
@@ -648,7 +693,8 @@ def test_recall_model_matches_a_hand_computation(kind):
     elif kind == "dot":
         att = model.attention
         assert att.n_head == 1
-        qp, kp, vp = att.q_proj(s), att.k_proj(pairs), att.v_proj(pairs)
+        qp, kp, vp = att.project(s[:, None], pairs)
+        qp = qp[:, 0]
         expected_w = torch.softmax(torch.einsum("bd,bpd->bp", qp, kp) / 6**0.5, dim=-1)
         context = att.out_proj(torch.einsum("bp,bpd->bd", expected_w, vp))
     else:

@@ -122,7 +122,7 @@ def test_block_matches_the_equations_with_torch_built_ins():
         def split(u):
             return u.view(2, 5, heads, d // heads).transpose(1, 2)
 
-        q, k, v = split(att.q_proj(z)), split(att.k_proj(z)), split(att.v_proj(z))
+        q, k, v = map(split, att.project(z))
         out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, 5, d)
         return att.out_proj(out)
 

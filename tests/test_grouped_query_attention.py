@@ -26,9 +26,8 @@ def _brute_force(mha: MultiHeadAttention, x: torch.Tensor) -> torch.Tensor:
     # every query head i attends with its own copy of key/value head i // (h / n_kv)
     b, t, _ = x.shape
     h, g, d = mha.n_head, mha.n_kv_head, mha.d_head
-    q = mha.q_proj(x).view(b, t, h, d)
-    k = mha.k_proj(x).view(b, t, g, d)
-    v = mha.v_proj(x).view(b, t, g, d)
+    q, k, v = mha.project(x)
+    q, k, v = q.view(b, t, h, d), k.view(b, t, g, d), v.view(b, t, g, d)
     heads = []
     for i in range(h):
         j = i * g // h
@@ -53,12 +52,13 @@ def test_multi_query_equals_multi_head_with_tiled_key_value_weights():
     mqa = MultiHeadAttention(16, 4, n_kv_head=1).double()
     mha = MultiHeadAttention(16, 4).double()
     with torch.no_grad():
-        mha.q_proj.load_state_dict(mqa.q_proj.state_dict())
         mha.out_proj.load_state_dict(mqa.out_proj.state_dict())
-        for name in ("k_proj", "v_proj"):
-            src, dst = getattr(mqa, name), getattr(mha, name)
-            dst.weight.copy_(src.weight.repeat(4, 1))  # the one K/V head, for every head
-            dst.bias.copy_(src.bias.repeat(4))
+        (wq, bq), *kv = mqa.projection_weights()
+        (dq, dbq), *dkv = mha.projection_weights()
+        dq.copy_(wq), dbq.copy_(bq)
+        for (w, bias), (dw, db) in zip(kv, dkv):
+            dw.copy_(w.repeat(4, 1))  # the one K/V head, for every head
+            db.copy_(bias.repeat(4))
     x = torch.randn(3, 6, 16, dtype=torch.float64)
     torch.testing.assert_close(mqa(x)[0], mha(x)[0], atol=1e-12, rtol=0)
     w_mqa = mqa(x, need_weights=True)[1]
@@ -101,7 +101,9 @@ def test_cache_memory_is_proportional_to_n_kv_head():
 
 def test_key_value_projections_shrink():
     mha = MultiHeadAttention(16, 4, n_kv_head=2)
-    assert mha.k_proj.weight.shape == (8, 16) and mha.v_proj.weight.shape == (8, 16)
+    shapes = [tuple(w.shape) for w, _ in mha.projection_weights()]
+    assert shapes == [(16, 16), (8, 16), (8, 16)]
+    assert mha.in_proj.weight.shape == (32, 16)
     assert "n_kv_head=2" in repr(mha)
 
 

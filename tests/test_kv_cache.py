@@ -65,6 +65,26 @@ def test_cached_logits_equal_full_forward_logits_at_every_step(positional):
     torch.testing.assert_close(cached, full, atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("positional", ["learned", "rope"])
+def test_last_only_logits_are_the_last_row_of_the_full_logits(positional):
+    # generation's last_only skips the last block's MLP and the head at earlier positions:
+    # the last row must not change (float64: rounding ~1e-16, a wrong row differs by ~1e-1)
+    torch.manual_seed(0)
+    model = GPT(11, 16, n_layer=3, n_head=4, d_model=32, positional=positional).double().eval()
+    seq = torch.randint(11, (2, 9))
+    with torch.no_grad():
+        full = model(seq)
+        last = model._forward(seq, last_only=True)
+        cache = model.new_cache(2)
+        prefill = model._forward(seq[:, :6], cache=cache, last_only=True)
+        assert cache.length == 6  # every position's keys and values are cached
+        step = model._forward(seq[:, 6:7], cache=cache, last_only=True)
+    assert last.shape == (2, 1, 11)
+    torch.testing.assert_close(last, full[:, -1:], atol=1e-12, rtol=0)
+    torch.testing.assert_close(prefill, model(seq[:, :6])[:, -1:], atol=1e-12, rtol=0)
+    torch.testing.assert_close(step, model(seq[:, :7])[:, -1:], atol=1e-12, rtol=0)
+
+
 @pytest.mark.parametrize("fast", [True, False])
 def test_attention_with_a_cache_equals_causal_attention(fast):
     torch.manual_seed(0)
@@ -78,7 +98,7 @@ def test_attention_with_a_cache_equals_causal_attention(fast):
         cache.advance(hi - lo)
     torch.testing.assert_close(torch.cat(outs, 1), full, atol=1e-12, rtol=0)
     # the stored keys are the projected inputs, head by head
-    k = mha.k_proj(x).view(2, 9, 4, 4).transpose(1, 2)
+    k = mha.project(x)[1].view(2, 9, 4, 4).transpose(1, 2)
     torch.testing.assert_close(cache.keys[0], k, atol=1e-12, rtol=0)
 
 

@@ -361,6 +361,16 @@ def rotary_embedding(
     return out.flatten(-2)
 
 
+def _init_like_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+    # What nn.Linear.reset_parameters draws: Kaiming-uniform weights, biases uniform in
+    # ±1/sqrt(fan_in); here on a block of rows of a larger layer.
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+        if bias is not None:
+            bound = 1 / math.sqrt(weight.shape[1])
+            nn.init.uniform_(bias, -bound, bound)
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head attention, equation (6), batch first; optionally grouped-query.
 
@@ -387,9 +397,15 @@ class MultiHeadAttention(nn.Module):
     = may attend, or float added to the scores) has shape ``(Tq, Tk)``, ``(B, Tq, Tk)`` or
     ``(B, n_head, Tq, Tk)``.
 
-    The projections ``q_proj, k_proj, v_proj, out_proj`` hold the stacked per-head
-    matrices ``W^Q, W^K, W^V`` and ``W^O`` (``k_proj, v_proj`` have ``n_kv_head · d_head``
-    outputs); :meth:`load_from_torch` copies them from a :class:`torch.nn.MultiheadAttention`.
+    The per-head matrices are stacked, all heads side by side: ``W^Q`` has ``d_model``
+    outputs, ``W^K`` and ``W^V`` have ``n_kv_head · d_head``, and ``out_proj`` is ``W^O``.
+    When ``kdim == vdim == d_model`` the three input projections are one layer, ``in_proj``,
+    whose rows are ``[W^Q; W^K; W^V]`` (as in :class:`torch.nn.MultiheadAttention`):
+    self-attention then projects ``X`` with one matrix product, and the optimiser updates
+    one tensor instead of three. Otherwise they are three layers ``q_proj, k_proj, v_proj``.
+    Either way :meth:`projection_weights` gives the three ``(weight, bias)`` pairs,
+    :meth:`project` applies them, and :meth:`load_from_torch` copies a
+    :class:`torch.nn.MultiheadAttention`.
     """
 
     def __init__(
@@ -429,10 +445,57 @@ class MultiHeadAttention(nn.Module):
         self.d_head = d_model // n_head
         self.fast = bool(fast)
         d_kv = self.n_kv_head * self.d_head
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W^Q (all heads)
-        self.k_proj = nn.Linear(self.kdim, d_kv, bias=bias)  # W^K (n_kv_head heads)
-        self.v_proj = nn.Linear(self.vdim, d_kv, bias=bias)  # W^V
+        self._widths = (d_model, d_kv, d_kv)  # outputs of W^Q, W^K, W^V
+        self.packed = self.kdim == self.vdim == d_model
+        if self.packed:
+            # [W^Q; W^K; W^V] in one layer. Each block of rows is initialised as its own
+            # nn.Linear would be, in the same order: the same numbers as three layers.
+            self.in_proj = nn.utils.skip_init(nn.Linear, d_model, sum(self._widths), bias=bias)
+            for weight, b in self.projection_weights():
+                _init_like_linear(weight, b)
+        else:
+            self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W^Q (all heads)
+            self.k_proj = nn.Linear(self.kdim, d_kv, bias=bias)  # W^K (n_kv_head heads)
+            self.v_proj = nn.Linear(self.vdim, d_kv, bias=bias)  # W^V
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
+
+    def projection_weights(
+        self,
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor | None], ...]:
+        """``((W^Q, b^Q), (W^K, b^K), (W^V, b^V))``, each weight ``(outputs, inputs)``.
+
+        With ``in_proj`` these are views of its rows (writing into them under
+        :func:`torch.no_grad` changes the layer); biases are ``None`` without biases.
+        """
+        if not self.packed:
+            return tuple((lin.weight, lin.bias) for lin in (self.q_proj, self.k_proj, self.v_proj))
+        weights = self.in_proj.weight.split(self._widths)
+        if self.in_proj.bias is None:
+            return tuple((w, None) for w in weights)
+        return tuple(zip(weights, self.in_proj.bias.split(self._widths)))
+
+    def project(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(X_q W^Q, X_k W^K, X_v W^V)`` for all heads at once, before the split into
+        heads: ``(B, Tq, d_model)``, ``(B, Tk, n_kv_head · d_head)`` twice."""
+        check_tensor("query", query, ndim=3, last_dim=self.d_model, floating=True)
+        key = query if key is None else key
+        value = key if value is None else value
+        check_tensor("key", key, ndim=3, last_dim=self.kdim, floating=True)
+        check_tensor("value", value, ndim=3, last_dim=self.vdim, floating=True)
+        return self._project(query, key, value)
+
+    def _project(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.packed and key is query and value is query:
+            return self.in_proj(query).split(self._widths, dim=-1)  # X [W^Q; W^K; W^V]
+        (wq, bq), (wk, bk), (wv, bv) = self.projection_weights()
+        return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
 
     def extra_repr(self) -> str:
         kv = f", n_kv_head={self.n_kv_head}" if self.n_kv_head != self.n_head else ""
@@ -516,15 +579,6 @@ class MultiHeadAttention(nn.Module):
                 )
         return self._attend(query, key, value, mask, need_weights, is_causal, None, 0)
 
-    def _fused_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        projections = (self.q_proj, self.k_proj, self.v_proj)
-        weight = torch.cat([lin.weight for lin in projections])
-        bias = None
-        if self.q_proj.bias is not None:
-            bias = torch.cat([lin.bias for lin in projections])
-        d_kv = self.n_kv_head * self.d_head
-        return F.linear(x, weight, bias).split((self.d_model, d_kv, d_kv), dim=-1)
-
     def _attend(
         self,
         query: torch.Tensor,
@@ -538,16 +592,7 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         # The computation, on checked inputs (GPT's generation loop calls it directly).
         b, tq, _ = query.shape
-        self_attention = key is query and value is query and self.kdim == self.vdim == self.d_model
-        if self_attention and torch.is_grad_enabled():
-            # training: X W^Q, X W^K, X W^V as one matmul with the stacked matrices (the
-            # same numbers; one kernel instead of three, forward and backward). Without
-            # gradients (generation) stacking the weights at each call costs what it saves.
-            q, k, v = self._fused_qkv(query)
-        else:
-            q = self.q_proj(query)  # X_q W^Q
-            k = self.k_proj(key)  # X_k W^K
-            v = self.v_proj(value)  # X_v W^V
+        q, k, v = self._project(query, key, value)  # X_q W^Q, X_k W^K, X_v W^V
         q = self._split(q)  # per head
         k, v = self._split(k, self.n_kv_head), self._split(v, self.n_kv_head)
         if self.rope:
@@ -601,30 +646,26 @@ class MultiHeadAttention(nn.Module):
             )
         d = self.d_model
         if other.in_proj_weight is not None:
-            wq, wk, wv = other.in_proj_weight.split(d, dim=0)
+            theirs = other.in_proj_weight.split(d, dim=0)
         else:
-            wq, wk, wv = other.q_proj_weight, other.k_proj_weight, other.v_proj_weight
-        for lin, w in ((self.q_proj, wq), (self.k_proj, wk), (self.v_proj, wv)):
-            if lin.weight.shape != w.shape:
+            theirs = (other.q_proj_weight, other.k_proj_weight, other.v_proj_weight)
+        ours = self.projection_weights()
+        for (w, _), w_other in zip(ours, theirs):
+            if w.shape != w_other.shape:
                 raise ValueError(
-                    f"weight shapes differ: ours {tuple(lin.weight.shape)}, other {tuple(w.shape)}"
+                    f"weight shapes differ: ours {tuple(w.shape)}, other {tuple(w_other.shape)}"
                 )
-            lin.weight.copy_(w)
+            w.copy_(w_other)
         # A module without biases computes what ours does with zero biases: copy zeros,
         # so that after loading both compute the same function.
         if other.in_proj_bias is not None:
-            if self.q_proj.bias is None:
+            if ours[0][1] is None:
                 raise ValueError("other has biases but this module was built with bias=False")
-            in_biases = other.in_proj_bias.split(d, dim=0)
-        else:
-            in_biases = (None, None, None)
-        for lin, bvec in zip((self.q_proj, self.k_proj, self.v_proj), in_biases):
-            if lin.bias is None:
-                continue
-            if bvec is None:
-                lin.bias.zero_()
-            else:
-                lin.bias.copy_(bvec)
+            for (_, bias), b_other in zip(ours, other.in_proj_bias.split(d, dim=0)):
+                bias.copy_(b_other)
+        elif ours[0][1] is not None:
+            for _, bias in ours:
+                bias.zero_()
         self.out_proj.weight.copy_(other.out_proj.weight)
         if other.out_proj.bias is not None:
             if self.out_proj.bias is None:

@@ -178,10 +178,12 @@ def fit(
 
     Give exactly one of ``epochs`` (passes over shuffled data) or ``steps`` (mini-batches
     drawn with replacement of order, useful for language models). ``optimizer`` is
-    ``"adam"``, ``"adamw"`` or ``"sgd"``. The loss is logged every epoch, or every
-    ``log_every`` steps when training by steps. ``callback(steps_done, model)``, if given,
-    is called at each of those points (e.g. to measure accuracy during training; the
-    model is put back in training mode afterwards). Returns a :class:`History`.
+    ``"adam"``, ``"adamw"`` (PyTorch's fused kernels: one pass over all parameters
+    instead of a Python loop over them, the same update up to rounding) or ``"sgd"``.
+    The loss is logged every epoch, or every ``log_every`` steps when training by steps.
+    ``callback(steps_done, model)``, if given, is called at each of those points (e.g. to
+    measure accuracy during training; the model is put back in training mode afterwards).
+    Returns a :class:`History`.
 
     Floating-point ``data`` must be finite and have the dtype of the model's parameters.
     ``grad_clip``, if given, is the largest gradient norm (a finite number > 0). If the
@@ -217,9 +219,11 @@ def fit(
 
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        opt: torch.optim.Optimizer = torch.optim.Adam(
+            params, lr=lr, weight_decay=weight_decay, fused=True
+        )
     elif optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     else:
         opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
 
