@@ -278,6 +278,28 @@ def test_dependencies_follow_relative_imports_parents_and_data_files(tmp_path):
     assert gf.digest(gf.example_dependencies(example, [package])) != before
 
 
+def test_file_facts_are_kept_between_builds_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    module = tmp_path / "m.py"
+    module.write_text("import os\nfrom json import dumps\n")
+    facts = gf._file_facts(module, "m")
+    assert facts[1] == {"os", "json", "json.dumps"}
+    gf.save_file_cache(tmp_path / "doctrees")
+    gf._DIGESTS.clear(), gf._FILE_CACHE.clear()  # a new build process
+    gf.load_file_cache(tmp_path / "doctrees")
+    parsed = []
+    real_parse = gf._parse
+    monkeypatch.setattr(gf, "_parse", lambda path: parsed.append(path) or real_parse(path))
+    assert gf._file_facts(module, "m") == facts and parsed == []  # from the saved cache
+    module.write_text("import re\n")
+    assert gf._file_facts(module, "m")[1] == {"re"} and parsed == [module]
+    gf.save_file_cache(tmp_path / "doctrees")  # the old entry is dropped
+    gf._FILE_CACHE.clear()
+    gf.load_file_cache(tmp_path / "doctrees")
+    assert [key[:3] for key in gf._FILE_CACHE if key[0] == str(module)] == [gf._stat_key(module)]
+    (tmp_path / "doctrees" / "survey_freshness.pickle").write_bytes(b"not a pickle")
+    gf.load_file_cache(tmp_path / "doctrees")  # unreadable: ignored, nothing breaks
+
+
 # --- results page -----------------------------------------------------------------------------
 
 

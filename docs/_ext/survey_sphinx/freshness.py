@@ -21,6 +21,10 @@ figures and numbers on the page. This extension closes that gap:
    :mod:`.runs`): missing, truncated or inconsistent records make it rerun too, and
    :func:`forget_failed_runs` keeps a failed example stale.
 
+What each file imports and its hash are cached by path, size and modification time, in
+the process and, between builds, in ``survey_freshness.pickle`` in the doctree folder: a
+rebuild with nothing changed parses no file again.
+
 What is tracked: ``import``/``from ... import`` statements anywhere in a file (also inside
 functions), resolved against the package's files. Not tracked: modules imported by a
 computed name (``importlib.import_module(name)``), files read by a path the code builds at
@@ -34,6 +38,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,21 +125,60 @@ def imported_names(
     return names
 
 
-_FILE_CACHE: dict[tuple[str, int, int, str | None], tuple] = {}
+# Facts of a file, keyed by (path, mtime_ns, size): its sha256, and per importing module
+# name (relative imports resolve against it) the names it imports and the file names its
+# string constants could name. A changed file has a new key; old keys are dropped on save.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_FILE_CACHE: dict[tuple[str, int, int, str | None], tuple[set[str], set[str]]] = {}
+_CACHE_FILE = "survey_freshness.pickle"
+_CACHE_VERSION = 1
+
+
+def _stat_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path), st.st_mtime_ns, st.st_size)
 
 
 def _file_facts(path: Path, module: str | None) -> tuple[str, set[str], set[str]]:
     """(sha256, imported names, the file names its string constants could name) of a
     file, cached by path and stat."""
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size, module)
+    key = (*_stat_key(path), module)
     if key not in _FILE_CACHE:
-        data = path.read_bytes()
         tree = _parse(path)
         names = imported_names(tree, module, path.name == "__init__.py") if tree else set()
         strings = {Path(text).name for text in _string_constants(tree) if text} if tree else set()
-        _FILE_CACHE[key] = (hashlib.sha256(data).hexdigest(), names, strings)
-    return _FILE_CACHE[key]
+        _FILE_CACHE[key] = (names, strings)
+    return (file_digest(path), *_FILE_CACHE[key])
+
+
+def load_file_cache(directory: Path) -> None:
+    """Take the facts an earlier build saved in ``directory`` (missing or unreadable: none)."""
+    try:
+        with open(directory / _CACHE_FILE, "rb") as fh:
+            version, digests, facts = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+        return
+    if version == _CACHE_VERSION:
+        _DIGESTS.update(digests)
+        _FILE_CACHE.update(facts)
+
+
+def save_file_cache(directory: Path) -> None:
+    """Keep the facts of the files as they are now, for the next build."""
+
+    def current(key: tuple) -> bool:
+        try:
+            return _stat_key(Path(key[0])) == key[:3]
+        except OSError:
+            return False
+
+    digests = {k: v for k, v in _DIGESTS.items() if current(k)}
+    facts = {k: v for k, v in _FILE_CACHE.items() if current(k)}
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f"{_CACHE_FILE}.tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump((_CACHE_VERSION, digests, facts), fh)
+    os.replace(tmp, directory / _CACHE_FILE)
 
 
 def _with_parents(name: str) -> list[str]:
@@ -177,8 +221,11 @@ def dependencies(roots: set[str], packages: list[Package]) -> dict[str, Path]:
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (cached with the file's other facts)."""
-    return _file_facts(path, None)[0]
+    """sha256 of a file's bytes (cached by path and stat)."""
+    key = _stat_key(path)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _DIGESTS[key]
 
 
 def example_dependency_files(
@@ -374,6 +421,7 @@ def tracked_packages(app) -> list[Package]:
 
 def invalidate_stale_examples(app) -> None:
     """``builder-inited`` (before sphinx-gallery): delete the md5 of stale examples."""
+    load_file_cache(Path(app.doctreedir))
     gallery_conf = app.config.sphinx_gallery_conf
     packages = tracked_packages(app)
     extra = _reset_roots(gallery_conf, packages)
@@ -450,3 +498,4 @@ def recheck_after_build(app, exception) -> None:
                 f"[freshness] {example.stem}: a module it uses changed during the "
                 "build; it reruns next build"
             )
+    save_file_cache(Path(app.doctreedir))
