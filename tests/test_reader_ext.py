@@ -56,6 +56,22 @@ def test_jieba_keeps_book_terms_whole_with_the_dictionary(tmp_path):
     assert {"变分自编码器", "生成对抗网络", "知识蒸馏"} <= words
 
 
+def test_chinese_search_loads_jieba_dictionaries_at_the_first_page_only(tmp_path, monkeypatch):
+    import sphinx.search.zh as sphinx_zh
+
+    loaded = []
+    monkeypatch.setattr(sphinx_zh, "jieba_load_userdict", loaded.append)
+    dict_file = tmp_path / "user.txt"
+    dict_file.write_text("变分自编码器\n", encoding="utf-8")
+    language = zh_search.LazyChineseSearch({"dict": str(dict_file)})
+    assert loaded == []  # the builder made it: nothing loaded yet
+    assert "模型" in language.split("一个模型")
+    assert "model" in language.split("model") and loaded == [str(dict_file)]  # once
+    assert language.stem("models") == "model"  # Sphinx's stemmer, as before
+    fresh = zh_search.LazyChineseSearch({"dict": str(dict_file)})
+    assert fresh.stem("models") == "model" and len(loaded) == 2  # stemming also loads
+
+
 def test_longest_term_wins_where_terms_overlap():
     terms = sorted(["编码器", "自编码器", "变分自编码器"], key=len, reverse=True)
     assert glossary_links._matches("变分自编码器和编码器", terms) == [

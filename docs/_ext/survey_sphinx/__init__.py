@@ -137,6 +137,7 @@ def setup(app):
     latex.setup(app)
     app.add_js_file(None, body=search.synonyms_script())
     app.add_js_file("zh_search.js")
+    app.add_search_language(search.LazyChineseSearch)
 
     app.connect("config-inited", _results_dir)
     app.connect("config-inited", _book_sized_examples)

@@ -14,6 +14,10 @@ is looked up as one word, and misses when jieba indexed ``知识`` and ``蒸馏`
 3. ``_static/zh_search.js`` replaces Sphinx's ``splitQuery`` in the browser: each run of
    Chinese characters in the query is cut by greedy longest match against the index's
    own terms, so the query is split exactly the way the pages were.
+
+:class:`LazyChineseSearch` replaces Sphinx's Chinese search language only to load jieba's
+dictionaries when the first page is cut rather than when the builder starts: a rebuild
+that indexes no page does not spend the second jieba takes to load them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
+from sphinx.search.zh import SearchChinese
 
 from .cjk import HAN
 
@@ -142,3 +148,23 @@ def add_user_dictionary(app, config) -> None:
     options = dict(config.html_search_options or {})
     options["dict"] = str(path)
     config.html_search_options = options
+
+
+class LazyChineseSearch(SearchChinese):
+    """Sphinx's :class:`~sphinx.search.zh.SearchChinese`, initialised on first use."""
+
+    def init(self, options: dict[str, str]) -> None:
+        self._options, self._loaded = options, False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            super().init(self._options)  # jieba's user dictionary and the stemmer
+            self._loaded = True
+
+    def split(self, input: str) -> list[str]:
+        self._load()
+        return super().split(input)
+
+    def stem(self, word: str) -> str:
+        self._load()
+        return super().stem(word)
