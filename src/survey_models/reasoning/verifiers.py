@@ -60,7 +60,6 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from .._checks import (
@@ -354,4 +353,8 @@ def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     n_pos, n_neg = int(pos.sum()), int((~pos).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError(f"labels must contain both classes, got {n_pos} ones and {n_neg} zeros")
+    # imported here: scikit-learn takes a second to load, and importing this module (as
+    # the API pages do) should not pay for it
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(pos.cpu().numpy(), scores.detach().double().cpu().numpy()))  # (8)
