@@ -125,7 +125,7 @@ html_theme_options = {
     "home_page_in_toc": True,
     # The left sidebar lists every part and opens the current one only. Expanding all
     # of them put the whole table of contents (66 examples included) into every page:
-    # writing the pages took 118 s instead of 88 s (benchmarks/build.py, 2 cores).
+    # writing the pages took 118 s instead of 80 s (benchmarks/build.py, 2 cores).
     "collapse_navbar": True,
 }
 html_search_language = "zh"
