@@ -483,11 +483,24 @@ class MultiHeadAttention(nn.Module):
         """``(X_q W^Q, X_k W^K, X_v W^V)`` for all heads at once, before the split into
         heads: ``(B, Tq, d_model)``, ``(B, Tk, n_kv_head · d_head)`` twice."""
         check_tensor("query", query, ndim=3, last_dim=self.d_model, floating=True)
+        key, value = self._keys_and_values(query, key, value)
+        return self._project(query, key, value)
+
+    def _keys_and_values(
+        self, query: torch.Tensor, key: torch.Tensor | None, value: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # Omitted key/value mean self-attention; both are checked against the query.
         key = query if key is None else key
         value = key if value is None else value
         check_tensor("key", key, ndim=3, last_dim=self.kdim, floating=True)
         check_tensor("value", value, ndim=3, last_dim=self.vdim, floating=True)
-        return self._project(query, key, value)
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError(
+                "query, key and value must share the batch size and key/value "
+                f"the length, got query {tuple(query.shape)}, key "
+                f"{tuple(key.shape)}, value {tuple(value.shape)}"
+            )
+        return key, value
 
     def _project(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor
@@ -549,16 +562,7 @@ class MultiHeadAttention(nn.Module):
             if not 0 <= int(layer) < cache.n_layer:
                 raise ValueError(f"layer must be in 0..{cache.n_layer - 1}, got {layer}")
             return self._attend(query, query, query, None, need_weights, is_causal, cache, layer)
-        key = query if key is None else key
-        value = key if value is None else value
-        check_tensor("key", key, ndim=3, last_dim=self.kdim, floating=True)
-        check_tensor("value", value, ndim=3, last_dim=self.vdim, floating=True)
-        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError(
-                "query, key and value must share the batch size and key/value "
-                f"the length, got query {tuple(query.shape)}, key "
-                f"{tuple(key.shape)}, value {tuple(value.shape)}"
-            )
+        key, value = self._keys_and_values(query, key, value)
         if is_causal:
             if mask is not None:
                 raise ValueError("give either mask or is_causal=True, not both")

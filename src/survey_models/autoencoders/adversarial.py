@@ -286,10 +286,13 @@ def make_optimizers(
     _check_model(model)
     lr = check_positive_float("lr", lr)
     lr_adversarial = check_positive_float("lr_adversarial", lr_adversarial)
+    # fused: one kernel over all of an optimiser's parameters, not a Python loop over them
     return AAEOptimizers(
-        torch.optim.Adam(model.autoencoder_parameters(), lr=lr),
-        torch.optim.Adam(model.discriminator.parameters(), lr=lr_adversarial, betas=betas),
-        torch.optim.Adam(model.encoder.parameters(), lr=lr_adversarial, betas=betas),
+        torch.optim.Adam(model.autoencoder_parameters(), lr=lr, fused=True),
+        torch.optim.Adam(
+            model.discriminator.parameters(), lr=lr_adversarial, betas=betas, fused=True
+        ),
+        torch.optim.Adam(model.encoder.parameters(), lr=lr_adversarial, betas=betas, fused=True),
     )
 
 
