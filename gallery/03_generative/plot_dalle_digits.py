@@ -73,9 +73,10 @@ x, y = text_image_sequences(captions, vq.encode(images), tokenizer.vocab_size)
 vocab = tokenizer.vocab_size + 1 + vq.codebook_size
 train.set_seed(seed)
 gpt = GPT(vocab, block_size=x.shape[1], n_layer=2, n_head=4, d_model=64)
-history = train.fit(gpt, lm_loss, (x, y), steps=600, batch_size=64, lr=4e-3, seed=seed)
+steps = 450
+history = train.fit(gpt, lm_loss, (x, y), steps=steps, batch_size=64, lr=4e-3, seed=seed)
 print(
-    f"序列 {tuple(x.shape)}，GPT 参数 {gpt.num_parameters()}；训练 600 步用时 "
+    f"序列 {tuple(x.shape)}，GPT 参数 {gpt.num_parameters()}；训练 {steps} 步用时 "
     f"{history.seconds:.1f} s，交叉熵 {history.train_loss[0]:.2f} → {history.final_train_loss:.2f} nats/词元"
 )
 
