@@ -87,6 +87,16 @@ def test_fit_takes_the_steps_of_the_per_tensor_optimizer(name, reference):
         torch.testing.assert_close(ours, theirs, atol=1e-12, rtol=0)
 
 
+def test_clear_grads_drops_every_gradient_and_names_bad_input():
+    model = nn.Linear(3, 1)
+    mse_loss(model, *linear_problem(n=5)).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    train.clear_grads(model.parameters())
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(TypeError, match="params must hold tensors"):
+        train.clear_grads([model.weight, 1.0])
+
+
 def test_evaluate_averages_over_all_rows():
     x, y = linear_problem(n=100)
     model = nn.Linear(3, 1)
